@@ -161,6 +161,8 @@ func (e *Extractor) ExtractAs(ctx context.Context, typ string, f ingest.File) (d
 		docs, err = e.markdown(f, false)
 	case TypeMDX:
 		docs, err = e.markdown(f, true)
+	case TypeHTML:
+		docs, err = e.html(f)
 	default:
 		return nil, fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract %s", typ)
 	}
