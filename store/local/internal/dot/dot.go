@@ -14,28 +14,41 @@ func Product(a, b []float32) float32 {
 }
 
 // Batch sets out[i] to the dot product of q with the i-th vector of vecs,
-// which holds len(out) vectors of len(q) components back to back.
+// which holds len(out) vectors of len(q) components back to back. It
+// computes four vectors at a time, and every vector with the same
+// arithmetic wherever it sits, so equal vectors always score equal.
 func Batch(q, vecs []float32, out []float32) {
 	n := len(q)
 	if len(vecs) < len(out)*n {
 		panic("dot: vecs holds fewer vectors than out")
 	}
 	k := best
-	for i := range out {
-		out[i] = k.product(q, vecs[i*n:i*n+n])
+	i := 0
+	for ; i+4 <= len(out); i += 4 {
+		k.batch4(q, vecs[i*n:(i+4)*n], (*[4]float32)(out[i:i+4]))
+	}
+	if i < len(out) {
+		// Pad the last group with zero vectors.
+		scratch := make([]float32, 4*n)
+		copy(scratch, vecs[i*n:len(out)*n])
+		var last [4]float32
+		k.batch4(q, scratch, &last)
+		copy(out[i:], last[:len(out)-i])
 	}
 }
 
 // Kernel names the implementation in use: "avx512", "avx2" or "go".
 func Kernel() string { return best.name }
 
-// kernel is one implementation of the dot product.
+// kernel is one implementation.
 type kernel struct {
 	name    string
 	product func(a, b []float32) float32
+	// batch4 sets out[j] to q . v[j*len(q):(j+1)*len(q)] for j < 4.
+	batch4 func(q, v []float32, out *[4]float32)
 }
 
-// generic is the portable implementation: four independent sums, so the
+// generic is the portable dot product: four independent sums, so the
 // compiler can keep them in registers and the CPU can overlap the adds.
 func generic(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
@@ -52,3 +65,12 @@ func generic(a, b []float32) float32 {
 	}
 	return (s0 + s1) + (s2 + s3)
 }
+
+func genericBatch4(q, v []float32, out *[4]float32) {
+	n := len(q)
+	for j := range out {
+		out[j] = generic(q, v[j*n:(j+1)*n])
+	}
+}
+
+var genericKernel = kernel{"go", generic, genericBatch4}

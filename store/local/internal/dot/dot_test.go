@@ -58,11 +58,50 @@ func TestKernelsExact(t *testing.T) {
 	}
 }
 
+func TestBatch4Kernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, dim := range []int{1, 4, 8, 12, 16, 24, 32, 40, 48, 100, 384, 385, 768} {
+		q := randomVector(rng, dim)
+		v := randomVector(rng, 4*dim)
+		for _, k := range kernels() {
+			var out [4]float32
+			k.batch4(q, v, &out)
+			for j := range out {
+				want := reference(q, v[j*dim:(j+1)*dim])
+				if tol := 1e-5 * (1 + math.Sqrt(float64(dim))); math.Abs(float64(out[j])-want) > tol {
+					t.Errorf("%s batch4(dim=%d)[%d] = %v, want %v", k.name, dim, j, out[j], want)
+				}
+			}
+		}
+	}
+}
+
+// TestBatchDeterministic checks that equal vectors score exactly equal
+// wherever they sit in a batch, including in the padded last group.
+func TestBatchDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, dim := range []int{4, 8, 384, 385} {
+		q, x := randomVector(rng, dim), randomVector(rng, dim)
+		const n = 11
+		vecs := make([]float32, 0, n*dim)
+		for i := 0; i < n; i++ {
+			vecs = append(vecs, x...)
+		}
+		out := make([]float32, n)
+		Batch(q, vecs, out)
+		for i := range out {
+			if out[i] != out[0] {
+				t.Errorf("dim %d: vector %d scores %v, vector 0 %v", dim, i, out[i], out[0])
+			}
+		}
+	}
+}
+
 func TestBatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	q := randomVector(rng, 384)
-	vecs := randomVector(rng, 384*10)
-	out := make([]float32, 10)
+	vecs := randomVector(rng, 384*11)
+	out := make([]float32, 11)
 	Batch(q, vecs, out)
 	for i := range out {
 		if want := reference(q, vecs[i*384:(i+1)*384]); math.Abs(float64(out[i])-want) > 1e-3 {
@@ -99,6 +138,23 @@ func BenchmarkProduct384(b *testing.B) {
 				s += k.product(x, y)
 			}
 			_ = fmt.Sprint(s)
+		})
+	}
+}
+
+func BenchmarkBatch384(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	q := randomVector(rng, 384)
+	vecs := randomVector(rng, 384*1024)
+	out := make([]float32, 1024)
+	for _, k := range kernels() {
+		b.Run(k.name, func(b *testing.B) {
+			b.SetBytes(int64(len(vecs) * 4))
+			for b.Loop() {
+				for i := 0; i+4 <= len(out); i += 4 {
+					k.batch4(q, vecs[i*384:(i+4)*384], (*[4]float32)(out[i:i+4]))
+				}
+			}
 		})
 	}
 }
