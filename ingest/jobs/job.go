@@ -63,11 +63,11 @@ const (
 // Reasons recorded for items, besides the fetch package's reasons and the
 // ragd error codes.
 const (
-	ReasonUnsupported       = ragd.EUnsupported  // no extractor for the type
-	ReasonEmpty             = "empty"            // ingestion produced no document
+	ReasonUnsupported       = ragd.EUnsupported    // no extractor for the type
+	ReasonEmpty             = "empty"              // ingestion produced no document
 	ReasonAttemptsExhausted = "attempts_exhausted" // workers died on the item too often
-	ReasonNoRoots           = "folders_disabled" // no ingest roots are configured
-	ReasonNoFetcher         = "urls_disabled"    // URL fetching is not configured
+	ReasonNoRoots           = "folders_disabled"   // no ingest roots are configured
+	ReasonNoFetcher         = "urls_disabled"      // URL fetching is not configured
 )
 
 // Spec is what a client submits: the sources of a job and its options.
