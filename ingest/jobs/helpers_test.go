@@ -239,9 +239,13 @@ func outcomes(tb testing.TB, m *jobs.Manager, id string) map[string]string {
 	return out
 }
 
+func newRoots(dirs ...string) (*fetch.Roots, error) {
+	return fetch.NewRoots(fetch.RootsConfig{Paths: dirs, MaxFileBytes: 4096})
+}
+
 func mustRoots(tb testing.TB, dirs ...string) *fetch.Roots {
 	tb.Helper()
-	r, err := fetch.NewRoots(fetch.RootsConfig{Paths: dirs, MaxFileBytes: 4096})
+	r, err := newRoots(dirs...)
 	if err != nil {
 		tb.Fatal(err)
 	}

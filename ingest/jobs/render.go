@@ -91,7 +91,7 @@ func (r *Renderer) printf(format string, args ...any) {
 // bar renders: 120/281 [=======>       ]  42%  1,234 chunks  3.1 docs/s  0:41 left  current
 func (r *Renderer) bar(ev Event) string {
 	p := ev.Progress
-	const barWidth = 24
+	const barWidth = 20
 	frac := 0.0
 	if p.Total > 0 {
 		frac = float64(p.Done) / float64(p.Total)
@@ -105,19 +105,21 @@ func (r *Renderer) bar(ev Event) string {
 	if p.Listing > 0 {
 		total += "+"
 	}
-	s := fmt.Sprintf("%d/%s [%s] %3d%%  %s chunks  %.1f docs/s  %s left",
+	s := fmt.Sprintf("%d/%s [%s] %3d%% %s chunks %.1f docs/s %s left",
 		p.Done, total, b, int(frac*100), thousands(int64(p.Chunks)), p.DocsPerSecond, eta(p.ETAMS))
-	if len(ev.Running) > 0 {
-		s += "  " + ev.Running[0]
+	s = truncate(s, r.Width-1)
+	// The current item, cut from the left: the end of a path says most.
+	if room := r.Width - 1 - utf8.RuneCountInString(s) - 2; len(ev.Running) > 0 && room >= 8 {
+		s += "  " + truncateLeft(ev.Running[0], room)
 	}
-	return truncate(s, r.Width-1)
+	return s
 }
 
 func (r *Renderer) line(ev Event) string {
 	p := ev.Progress
 	s := fmt.Sprintf("progress: %d/%d items", p.Done, p.Total)
 	if p.Listing > 0 {
-		s += fmt.Sprintf(" (%d folders still being listed)", p.Listing)
+		s += fmt.Sprintf(" (listing %d more sources)", p.Listing)
 	}
 	s += fmt.Sprintf(", %d failed, %d skipped, %s chunks, %.1f docs/s, %s left",
 		p.Failed, p.Skipped, thousands(int64(p.Chunks)), p.DocsPerSecond, eta(p.ETAMS))
@@ -217,6 +219,15 @@ func size(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// truncateLeft cuts s to at most n runes, keeping its end.
+func truncateLeft(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	rs := []rune(s)
+	return "…" + string(rs[len(rs)-n+1:])
 }
 
 // truncate cuts s to at most n runes.
