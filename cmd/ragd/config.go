@@ -54,8 +54,9 @@ type Config struct {
 	LogLevel       string        `yaml:"log_level" help:"debug, info, warn or error"`
 	LogFormat      string        `yaml:"log_format" help:"text or json"`
 
-	// URL is the server the CLI talks to.
-	URL string `yaml:"url" help:"ragd server URL for CLI commands"`
+	// URL and APIKey are what the CLI talks to the server with.
+	URL    string `yaml:"url" help:"ragd server URL for CLI commands"`
+	APIKey string `yaml:"api_key" secret:"true" help:"API key the CLI sends to the server"`
 }
 
 // DefaultConfig returns the defaults: the embedded store, the built-in
