@@ -221,14 +221,14 @@ func (j *job) addItems(ctx context.Context, tx pgx.Tx, items []jobs.NewItem) err
 	}
 
 	var (
-		idxs              []int64
-		ikinds, keys      []string
-		depths, grps      []int32
-		statuses          []string
-		seqs              []*int64
-		outcomes          [][]byte
-		finished          []bool
-		added             = make(map[kk]bool)
+		idxs         []int64
+		ikinds, keys []string
+		depths, grps []int32
+		statuses     []string
+		seqs         []*int64
+		outcomes     [][]byte
+		finished     []bool
+		added        = make(map[kk]bool)
 	)
 	for _, ni := range items {
 		k := kk{ni.Kind, ni.Key}
