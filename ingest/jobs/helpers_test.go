@@ -19,6 +19,13 @@ import (
 	"github.com/ragd/ragd/ingest/jobs/boltstore"
 )
 
+// The production implementations satisfy the interfaces the Manager
+// consumes.
+var (
+	_ jobs.Ingester = (*ingest.Service)(nil)
+	_ jobs.Fetcher  = (*fetch.Fetcher)(nil)
+)
+
 // fakeIngester models ingest.Service as the jobs engine sees it: a
 // document per source key, a content hash per document so that the same
 // content again is "unchanged" and costs no embedding, and the errors of

@@ -435,7 +435,9 @@ func (m *Manager) process(ctx context.Context, t Task) {
 	stopKeeper := make(chan struct{})
 	go func() {
 		defer close(keeperDone)
-		tick := time.NewTicker(m.cfg.Lease / 3)
+		// Renew often enough to learn of a cancellation in another
+		// process within a few poll intervals.
+		tick := time.NewTicker(min(m.cfg.Lease/3, 5*m.cfg.PollInterval))
 		defer tick.Stop()
 		for {
 			select {

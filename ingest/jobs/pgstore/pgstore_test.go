@@ -275,3 +275,72 @@ func TestDeadWorkerTakeover(t *testing.T) {
 		t.Errorf("attempts = %v, want %v", attempts, want)
 	}
 }
+
+// BenchmarkFolderJob measures the queue's cost per item on native
+// PostgreSQL with two processes of two workers each and an ingester that
+// does nothing.
+func BenchmarkFolderJob(b *testing.B) {
+	url := testURL(b)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := "jobs_bench_" + jobs.NewID()[:12]
+	ddl, err := os.ReadFile(filepath.Join("..", "..", "..", "migrations", "0010_ingest_jobs.sql"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE SCHEMA %s; SET search_path TO %s; %s", name, name, ddl)); err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Exec(ctx, "DROP SCHEMA "+name+" CASCADE")
+	const files = 200
+	base := b.TempDir()
+	for i := range files {
+		p := filepath.Join(base, "docs", fmt.Sprintf("%03d.txt", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(fmt.Sprint("document ", i)), 0o644)
+	}
+	roots, err := fetch.NewRoots(fetch.RootsConfig{Paths: []string{filepath.Join(base, "docs")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ing := &countingIngester{calls: map[string]int{}, docs: map[string]string{}}
+	var ms []*jobs.Manager
+	for i := range 2 {
+		cfg, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = name
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pool.Close()
+		m, err := jobs.New(jobs.Config{Store: pgstore.New(pool), Ingester: ing, Roots: roots, PollInterval: 20 * time.Millisecond, Owner: fmt.Sprint("p", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		defer func() { m.Close(); <-done }()
+		ms = append(ms, m)
+	}
+	b.ResetTimer()
+	for range b.N {
+		j, err := ms[0].Submit(ctx, jobs.Spec{Collection: "kb", Sources: []jobs.Source{{Path: "docs"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ch, err := ms[0].Events(ctx, j.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range ch {
+		}
+	}
+	b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "items/s")
+}
