@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"time"
+
+	"github.com/ragd/ragd"
 )
 
 // eventBatch caps the items read from the store per round.
@@ -17,14 +19,22 @@ const runningListed = 8
 // finally one "done" event with the final job, after which the channel is
 // closed. The channel is also closed when ctx ends or the Manager closes.
 // A slow reader delays only its own stream. Returns ENotFound for an unknown
-// job.
+// job and EUnavailable once the Manager is closing.
 func (m *Manager) Events(ctx context.Context, id string) (<-chan Event, error) {
 	j, err := m.cfg.Store.Job(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	select {
+	case <-m.closing:
+		m.mu.Unlock()
+		return nil, ragd.Errorf(ragd.EUnavailable, "the job manager is shutting down")
+	default:
+	}
+	m.streams.Add(1) // under mu, so never concurrently with Close's Wait
+	m.mu.Unlock()
 	ch := make(chan Event, 16)
-	m.streams.Add(1)
 	go func() {
 		defer m.streams.Done()
 		defer close(ch)
@@ -82,7 +92,7 @@ func (m *Manager) stream(ctx context.Context, j Job, ch chan<- Event) {
 				if ctx.Err() != nil {
 					return
 				}
-				m.logger.Warn("reading job items failed", "job_id", j.ID, "error", err)
+				m.logger.Warn("reading job items failed", logKeyJobID, j.ID, logKeyError, err)
 				sleep(ctx, m.cfg.PollInterval)
 				break
 			}
@@ -99,7 +109,7 @@ func (m *Manager) stream(ctx context.Context, j Job, ch chan<- Event) {
 			if ctx.Err() != nil {
 				return
 			}
-			m.logger.Warn("reading job progress failed", "job_id", j.ID, "error", err)
+			m.logger.Warn("reading job progress failed", logKeyJobID, j.ID, logKeyError, err)
 			continue
 		}
 		next.Progress.derive(next.StartedAt, next.FinishedAt, m.cfg.Now())

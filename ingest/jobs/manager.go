@@ -41,6 +41,13 @@ const (
 	failuresListed = 100
 )
 
+// Log attribute keys.
+const (
+	logKeyJobID  = "job_id"
+	logKeySource = "source"
+	logKeyError  = "error"
+)
+
 // Config configures a [Manager]. Store and Ingester are required.
 type Config struct {
 	Store    Store
@@ -351,8 +358,8 @@ func (m *Manager) Run(ctx context.Context) error {
 // Close stops Run, waiting for its workers to release their items, and ends
 // every event stream.
 func (m *Manager) Close() error {
-	m.closeOnce.Do(func() { close(m.closing) })
 	m.mu.Lock()
+	m.closeOnce.Do(func() { close(m.closing) })
 	stop, done := m.stopRun, m.runDone
 	m.mu.Unlock()
 	if stop != nil {
@@ -373,7 +380,7 @@ func (m *Manager) worker(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			m.logger.Warn("claiming a job item failed", "error", err)
+			m.logger.Warn("claiming a job item failed", logKeyError, err)
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, 30*time.Second)
 			continue
@@ -457,7 +464,7 @@ func (m *Manager) process(ctx context.Context, t Task) {
 				return
 			case err != nil:
 				if ictx.Err() == nil {
-					m.logger.Warn("renewing a job item lease failed", "job_id", t.JobID, "error", err)
+					m.logger.Warn("renewing a job item lease failed", logKeyJobID, t.JobID, logKeyError, err)
 				}
 			case cancelled:
 				m.mu.Lock()
@@ -487,7 +494,7 @@ func (m *Manager) process(ctx context.Context, t Task) {
 			// start or another process, without counting the attempt.
 			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			if err := m.cfg.Store.Release(rctx, t); err != nil {
-				m.logger.Warn("releasing a job item failed; it is redone when its lease expires", "job_id", t.JobID, "error", err)
+				m.logger.Warn("releasing a job item failed; it is redone when its lease expires", logKeyJobID, t.JobID, logKeyError, err)
 			}
 			rcancel()
 			return
@@ -515,7 +522,7 @@ func (m *Manager) finish(ctx context.Context, t Task, out Item, children []NewIt
 		if ctx.Err() != nil {
 			return // stopping: the lease expires and the item is redone
 		}
-		m.logger.Warn("recording a job item outcome failed; retrying", "job_id", t.JobID, "error", err)
+		m.logger.Warn("recording a job item outcome failed; retrying", logKeyJobID, t.JobID, logKeyError, err)
 		sleep(ctx, backoff)
 		backoff = min(2*backoff, m.cfg.RetryMax)
 	}

@@ -138,7 +138,7 @@ func (m *Manager) ingest(ctx context.Context, t Task, f ingest.File) (Item, erro
 		out := outcomeOf(err)
 		out.Bytes = int64(len(f.Data))
 		if ragd.ErrorCode(err) == ragd.EInternal {
-			m.logger.Error("ingesting a job item failed", "job_id", t.JobID, "source", t.Key, "error", err)
+			m.logger.Error("ingesting a job item failed", logKeyJobID, t.JobID, logKeySource, t.Key, logKeyError, err)
 		}
 		return out, nil
 	}
