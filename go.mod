@@ -3,7 +3,9 @@ module github.com/ragd/ragd
 go 1.26.0
 
 require (
+	github.com/dlclark/regexp2 v1.10.0 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
@@ -14,6 +16,8 @@ require (
 	github.com/mattn/go-isatty v0.0.22 // indirect
 	github.com/pgvector/pgvector-go v0.4.1 // indirect
 	github.com/pgvector/pgvector-go/pgx v0.4.1 // indirect
+	github.com/pkoukk/tiktoken-go v0.1.8 // indirect
+	github.com/pkoukk/tiktoken-go-loader v0.0.2 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/qdrant/go-client v1.19.0 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -21,6 +25,7 @@ require (
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/yuin/goldmark v1.8.7 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
