@@ -234,7 +234,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, req *upstreamtest.
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"id": id, "object": "chat.completion", "created": created, "model": in.Model,
 			"choices": []map[string]any{{"index": 0, "message": map[string]any{"role": "assistant", "content": strings.Join(tokens, "")}, "finish_reason": "stop"}},
-			"usage": usage})
+			"usage":   usage})
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
