@@ -41,8 +41,8 @@ func (c *Counter) rank(s string) int {
 // with the rank of it merged with the next part.
 func (c *Counter) bpeSmall(p string, sc *bpeScratch) int {
 	n := len(p)
-	starts := append(sc.starts[:0], make([]int, n+1)...)
-	ranks := append(sc.ranks[:0], make([]int, n+1)...)
+	starts := grow(sc.starts, n+1)
+	ranks := grow(sc.ranks, n+1)
 	for i := 0; i <= n; i++ {
 		starts[i] = i
 		ranks[i] = noRank
@@ -79,6 +79,14 @@ func (c *Counter) bpeSmall(p string, sc *bpeScratch) int {
 	return len(starts) - 1
 }
 
+// grow returns s resized to n, reusing its array when it is big enough.
+func grow(s []int, n int) []int {
+	if cap(s) < n {
+		return make([]int, n, 2*n)
+	}
+	return s[:n]
+}
+
 type pair struct {
 	rank, pos int
 	left      int // the left part's index
@@ -107,9 +115,10 @@ func (h *pairHeap) Pop() any {
 // of candidate pairs; stale entries are skipped by their stamp.
 func (c *Counter) bpeHeap(p string, sc *bpeScratch) int {
 	n := len(p)
-	next := append(sc.next[:0], make([]int, n)...)
-	prev := append(sc.prev[:0], make([]int, n)...)
-	stamp := append(sc.starts[:0], make([]int, n)...) // reuse as stamps
+	next := grow(sc.next, n)
+	prev := grow(sc.prev, n)
+	stamp := grow(sc.starts, n) // reuse as stamps
+	clear(stamp)
 	for i := 0; i < n; i++ {
 		next[i] = i + 1 // n means none
 		prev[i] = i - 1

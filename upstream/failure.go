@@ -182,8 +182,8 @@ func (d Describe) model() string {
 
 // ToError turns a failed call into the *ragd.Error that callers see. The
 // message names the provider and model and says what happened; the
-// upstream's own words stay in the wrapped cause, for logs. Errors from the
-// caller's context (cancellation, deadline) are returned as they are.
+// upstream's own words stay in the wrapped cause (a *Failure), for logs. An
+// error that already is a *ragd.Error is returned as it is.
 func (d Describe) ToError(err error) error {
 	if err == nil {
 		return nil

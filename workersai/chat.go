@@ -25,11 +25,34 @@ type chatRequest struct {
 // {"response":"...","p":"..."} per token, a last one carrying usage, then
 // the data [DONE]. An error may arrive as {"error": ...} or as a
 // {"errors": [...]} envelope.
+//
+// Newer models answer the same endpoint with OpenAI-style chunks
+// ({"choices":[{"delta":{"content":"..."}}],"usage":{...}}, usage
+// cumulative on every chunk); both forms are read.
 type streamEvent struct {
-	Response *string         `json:"response"`
-	Usage    *usage          `json:"usage"`
-	Error    json.RawMessage `json:"error"`
-	Errors   []apiMessage    `json:"errors"`
+	Response *string `json:"response"`
+	Choices  []struct {
+		Delta struct {
+			Content *string `json:"content"`
+		} `json:"delta"`
+	} `json:"choices"`
+	Usage  *usage          `json:"usage"`
+	Error  json.RawMessage `json:"error"`
+	Errors []apiMessage    `json:"errors"`
+}
+
+// text returns the event's delta in either form.
+func (ev *streamEvent) text() string {
+	if ev.Response != nil {
+		return *ev.Response
+	}
+	s := ""
+	for _, c := range ev.Choices {
+		if c.Delta.Content != nil {
+			s += *c.Delta.Content
+		}
+	}
+	return s
 }
 
 type usage struct {
@@ -97,11 +120,9 @@ func (c *Client) ChatStream(ctx context.Context, req ragd.ChatRequest, onDelta f
 			if ev.Usage != nil {
 				got = ev.Usage
 			}
-			if ev.Response == nil {
-				return "", false, nil
-			}
-			answer.WriteString(*ev.Response)
-			return *ev.Response, false, nil
+			text := ev.text()
+			answer.WriteString(text)
+			return text, false, nil
 		},
 	}
 	cfg := upstream.StreamConfig{FirstToken: c.cfg.FirstTokenTimeout, Idle: c.cfg.IdleTimeout, MaxLine: c.cfg.MaxLine}

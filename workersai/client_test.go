@@ -611,3 +611,18 @@ func TestNewValidates(t *testing.T) {
 		t.Errorf("bad model name: %v", err)
 	}
 }
+
+func TestChatStreamOpenAIShapedChunks(t *testing.T) {
+	s := workersaitest.NewServer(t, workersaitest.Options{OpenAIChunks: true, NoUsage: true, Answer: "one two three"})
+	c, _ := newClient(t, s.Config())
+	got, u, err := chat(t, c, ragd.ChatRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "one two three" {
+		t.Errorf("answer = %q", got)
+	}
+	if u.Estimated || u.CompletionTokens != 3 {
+		t.Errorf("usage = %+v, want the last cumulative usage (3 completion tokens)", u)
+	}
+}

@@ -46,6 +46,9 @@ type Options struct {
 	Chunk int
 	// NoUsage leaves the usage object out of streams.
 	NoUsage bool
+	// OpenAIChunks streams OpenAI-style chunks with cumulative usage on
+	// each, as newer models on the same endpoint do.
+	OpenAIChunks bool
 	// Script scripts the first requests' answers, in order.
 	Script []upstreamtest.Step
 }
@@ -323,6 +326,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, req *upstreamtest.
 			return
 		}
 		ev, _ := json.Marshal(map[string]any{"response": t, "p": padding[:1+i%len(padding)]})
+		if s.opts.OpenAIChunks {
+			ev, _ = json.Marshal(map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1767225600, "model": "@cf/meta/llama-3.1-8b-instruct",
+				"choices": []map[string]any{{"index": 0, "delta": map[string]any{"content": t}, "logprobs": nil, "finish_reason": nil}},
+				"usage":   usage(prompt, i+1)})
+		}
 		if out.Event(ev) != nil {
 			fail()
 			return
