@@ -258,8 +258,11 @@ func (c *Client) ChatStream(ctx context.Context, req ragd.ChatRequest, onDelta f
 		if reported != nil {
 			u = *reported
 		} else {
-			p, cpl := c.counter.CountChat(req.Messages), c.counter.Count(answer.String())
-			u = ragd.Usage{PromptTokens: p, CompletionTokens: cpl, TotalTokens: p + cpl, Estimated: true}
+			u = ragd.Usage{Estimated: true}
+			if tc, err := c.counter(); err == nil && tc != nil {
+				p, cpl := tc.CountChat(req.Messages), tc.Count(answer.String())
+				u = ragd.Usage{PromptTokens: p, CompletionTokens: cpl, TotalTokens: p + cpl, Estimated: true}
+			}
 		}
 		rec.PromptTokens, rec.CompletionTokens, rec.Estimated = u.PromptTokens, u.CompletionTokens, u.Estimated
 		return err

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ragd/ragd"
@@ -76,7 +77,7 @@ type Config struct {
 	Logger     *slog.Logger
 	Observe    func(upstream.Record)
 	// Counter estimates token usage when the server does not report it;
-	// nil builds llmtoken.NewBound.
+	// nil builds llmtoken.NewBound when first needed.
 	Counter *llmtoken.Counter
 }
 
@@ -86,7 +87,7 @@ type Client struct {
 	base     string
 	http     *http.Client
 	retrier  *upstream.Retrier
-	counter  *llmtoken.Counter
+	counter  func() (*llmtoken.Counter, error)
 	provider string
 }
 
@@ -123,11 +124,9 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = upstream.NewHTTPClient()
 	}
-	counter := cfg.Counter
-	if counter == nil {
-		if counter, err = llmtoken.NewBound(); err != nil {
-			return nil, err
-		}
+	counter := func() (*llmtoken.Counter, error) { return cfg.Counter, nil }
+	if cfg.Counter == nil {
+		counter = sync.OnceValues(llmtoken.NewBound)
 	}
 	logger := cfg.Logger
 	if logger != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/generate"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/llmtoken"
 	"github.com/ragd/ragd/openai"
 	"github.com/ragd/ragd/openai/openaitest"
 	"github.com/ragd/ragd/retrieve"
@@ -33,6 +35,7 @@ type step = upstreamtest.Step
 func newClient(t *testing.T, cfg openai.Config) *openai.Client {
 	t.Helper()
 	cfg.Retry = upstream.Policy{BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond}
+	cfg.Counter = boundCounter(t)
 	c, err := openai.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -324,4 +327,17 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("New(%+v) = %v, want invalid", cfg, err)
 		}
 	}
+}
+
+// boundOnce shares one token counter between the tests' clients: building
+// it takes a while under the race detector.
+var boundOnce = sync.OnceValues(llmtoken.NewBound)
+
+func boundCounter(t *testing.T) *llmtoken.Counter {
+	t.Helper()
+	c, err := boundOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

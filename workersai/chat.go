@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/llmtoken"
 	"github.com/ragd/ragd/upstream"
 )
 
@@ -168,7 +169,17 @@ func (c *Client) usage(u *usage, msgs []ragd.Message, answer string) ragd.Usage 
 		}
 		return ragd.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: total}
 	}
-	p, cpl := c.counter.CountChat(msgs), c.counter.Count(answer)
+	return estimate(c.counter, msgs, answer)
+}
+
+// estimate counts a request's usage with the counter; it is marked
+// Estimated, and zero when no counter can be had.
+func estimate(counter func() (*llmtoken.Counter, error), msgs []ragd.Message, answer string) ragd.Usage {
+	tc, err := counter()
+	if err != nil || tc == nil {
+		return ragd.Usage{Estimated: true}
+	}
+	p, cpl := tc.CountChat(msgs), tc.Count(answer)
 	return ragd.Usage{PromptTokens: p, CompletionTokens: cpl, TotalTokens: p + cpl, Estimated: true}
 }
 

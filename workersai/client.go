@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ragd/ragd"
@@ -114,7 +115,7 @@ type Config struct {
 	// Observe, when set, gets every request's record (for metrics).
 	Observe func(upstream.Record)
 	// Counter estimates token usage when a stream does not report it; nil
-	// builds the bound counter (llmtoken.NewBound).
+	// builds the bound counter (llmtoken.NewBound) when first needed.
 	Counter *llmtoken.Counter
 }
 
@@ -123,7 +124,7 @@ type Client struct {
 	cfg     Config
 	http    *http.Client
 	retrier *upstream.Retrier
-	counter *llmtoken.Counter
+	counter func() (*llmtoken.Counter, error)
 	dim     int
 }
 
@@ -192,12 +193,9 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = upstream.NewHTTPClient()
 	}
-	counter := cfg.Counter
-	if counter == nil {
-		var err error
-		if counter, err = llmtoken.NewBound(); err != nil {
-			return nil, err
-		}
+	counter := func() (*llmtoken.Counter, error) { return cfg.Counter, nil }
+	if cfg.Counter == nil {
+		counter = sync.OnceValues(llmtoken.NewBound)
 	}
 	return &Client{
 		cfg:     cfg,

@@ -14,6 +14,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/generate"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/llmtoken"
 	"github.com/ragd/ragd/retrieve"
 	"github.com/ragd/ragd/upstream"
 	"github.com/ragd/ragd/upstream/upstreamtest"
@@ -69,6 +70,7 @@ func newClient(t *testing.T, cfg workersai.Config) (*workersai.Client, *recorder
 		cfg.Retry = fastRetry
 	}
 	cfg.Observe = rec.observe
+	cfg.Counter = boundCounter(t)
 	c, err := workersai.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -625,4 +627,17 @@ func TestChatStreamOpenAIShapedChunks(t *testing.T) {
 	if u.Estimated || u.CompletionTokens != 3 {
 		t.Errorf("usage = %+v, want the last cumulative usage (3 completion tokens)", u)
 	}
+}
+
+// boundOnce shares one token counter between the tests' clients: building
+// it takes a while under the race detector.
+var boundOnce = sync.OnceValues(llmtoken.NewBound)
+
+func boundCounter(t *testing.T) *llmtoken.Counter {
+	t.Helper()
+	c, err := boundOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
