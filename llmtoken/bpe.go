@@ -93,6 +93,7 @@ type pair struct {
 	stamp     int // the left part's stamp when pushed
 }
 
+// pairHeap orders candidate merges by rank, then position (container/heap).
 type pairHeap []pair
 
 func (h pairHeap) Len() int { return len(h) }

@@ -107,6 +107,7 @@ type Failure struct {
 	Delivered bool
 }
 
+// Error describes the failure with the upstream's details, for logs.
 func (f *Failure) Error() string {
 	s := "upstream " + f.Kind.String()
 	if f.Status != 0 {

@@ -13,7 +13,10 @@ import (
 // caller's own (onDelta's) error.
 type abortError struct{ err error }
 
+// Error returns the caller's error's text.
 func (a *abortError) Error() string { return a.err.Error() }
+
+// Unwrap returns the caller's error.
 func (a *abortError) Unwrap() error { return a.err }
 
 // Abort marks err as the caller's own: Retrier.Do returns it unchanged and
