@@ -1,9 +1,11 @@
 package workersai_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -640,4 +642,38 @@ func boundCounter(t *testing.T) *llmtoken.Counter {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestRequestLogRecord(t *testing.T) {
+	s := workersaitest.NewServer(t, workersaitest.Options{Script: []step{{Status: 429, Code: workersai.CodeOutOfCapacity}}})
+	var buf bytes.Buffer
+	cfg := s.GatewayConfig()
+	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	c, _ := newClient(t, cfg)
+	if _, _, err := chat(t, c, ragd.ChatRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("log %q: %v", buf.String(), err)
+	}
+	want := map[string]any{
+		"msg": "upstream request", "component": "workersai", upstream.LogKeyProvider: "workersai", upstream.LogKeyOperation: "chat",
+		upstream.LogKeyModel: workersai.DefaultChatModel, upstream.LogKeyAttempts: 2.0, upstream.LogKeyRetries: 1.0,
+		upstream.LogKeyCompletionTokens: 5.0, upstream.LogKeyEstimated: false, upstream.LogKeyGatewayLogID: workersaitest.LogID,
+		upstream.LogKeyOutcome: "ok",
+	}
+	for k, v := range want {
+		if rec[k] != v {
+			t.Errorf("log %s = %v, want %v", k, rec[k], v)
+		}
+	}
+	for _, k := range []string{upstream.LogKeyLatency, upstream.LogKeyFirstToken, upstream.LogKeyPromptTokens} {
+		if _, ok := rec[k]; !ok {
+			t.Errorf("log has no %s: %s", k, buf.String())
+		}
+	}
+	if strings.Contains(buf.String(), workersaitest.Token) {
+		t.Error("the log contains the API token")
+	}
 }
