@@ -33,6 +33,8 @@ type Error struct {
 	Err    error
 }
 
+// Error describes the failure for logs; it may name resolved addresses and
+// is never shown to clients.
 func (e *Error) Error() string {
 	s := e.Reason + " " + e.Source
 	if e.Status != 0 {
