@@ -118,6 +118,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Store == nil || cfg.Ingester == nil {
 		return nil, ragd.Errorf(ragd.EInternal, "jobs: Store and Ingester are required")
 	}
+	if f, ok := cfg.Fetcher.(*fetch.Fetcher); ok && f == nil {
+		cfg.Fetcher = nil // a typed nil means no fetcher
+	}
 	setDefault(&cfg.Concurrency, DefaultConcurrency)
 	setDefault(&cfg.MaxAttempts, DefaultMaxAttempts)
 	setDefault(&cfg.MaxItems, DefaultMaxItems)
