@@ -539,11 +539,16 @@ func (r *run) addChar(ch rune, s, e int) bool {
 	first := true
 	for _, c := range rs {
 		if isNonspacingMark(c) {
-			// Dropped; a starter still ends the run of marks before it.
+			// Dropped; a starter still ends the run of marks before it. The
+			// word's last token covers the mark, so that cutting the text
+			// after it does not separate a letter from its accent.
 			if len(r.pending) > 0 && combiningClass(c) == 0 {
 				if !r.flushMarks() {
 					return false
 				}
+			}
+			if len(r.word) > 0 {
+				r.wordEnd = e
 			}
 			continue
 		}
