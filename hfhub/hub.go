@@ -106,6 +106,9 @@ func (f Files) all() []string {
 
 // Request names the model to get.
 type Request struct {
+	// Dir, when set, is a model directory given in the configuration: Get
+	// uses it (see FromDir) and neither the cache nor the Hub.
+	Dir string
 	// Repo is the model's repository on the Hub, "ORG/NAME".
 	Repo string
 	// Revision is a branch, tag or commit; "main" when empty.
@@ -194,8 +197,9 @@ func hasAny(s Snapshot, names []string) bool {
 	return false
 }
 
-// Get returns the files of a model: from the cache when it holds them,
-// else downloaded from the Hub into the cache. Errors are *ragd.Error:
+// Get returns the files of a model: from req.Dir when it is set, else
+// from the cache when it holds them, else downloaded from the Hub into the
+// cache. Errors are *ragd.Error:
 // EInvalid for a malformed request or a missing cache directory, ENotFound
 // for a repository, revision or required file the Hub does not have,
 // EUnauthorized or EForbidden for a gated or private repository,
@@ -203,6 +207,9 @@ func hasAny(s Snapshot, names []string) bool {
 // incomplete cache, EUpstream for a download that fails verification, and
 // ERateLimited when the Hub refuses for now.
 func (c *Client) Get(ctx context.Context, req Request) (Snapshot, error) {
+	if req.Dir != "" {
+		return FromDir(req.Dir, req.Files)
+	}
 	if err := validateRepo(req.Repo); err != nil {
 		return Snapshot{}, err
 	}

@@ -538,6 +538,12 @@ func TestFromDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Get with Dir uses the directory and nothing else.
+	req := request()
+	req.Dir = dir
+	if got, err := hfhub.New(hfhub.Config{Endpoint: "http://127.0.0.1:1"}).Get(context.Background(), req); err != nil || got != snap {
+		t.Errorf("Get with Dir = %+v, %v; want %+v", got, err, snap)
+	}
 	if diff := cmp.Diff(hfhub.Snapshot{Dir: dir, Source: hfhub.SourceDir}, snap); diff != "" {
 		t.Errorf("FromDir mismatch (-want +got):\n%s", diff)
 	}

@@ -1,6 +1,7 @@
 package wordpiece
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -9,8 +10,10 @@ import (
 // Token is one token of a text: its vocabulary ID and the byte range
 // [Start, End) of the original text it came from, before any
 // normalization. The tokens of a text are in order and do not overlap; the
-// pieces of one word are contiguous and together cover the word. Removed
-// characters (white space, control characters) belong to no token.
+// pieces of one word are contiguous and together cover the word. White
+// space and characters removed between words belong to no token; a
+// character removed inside a word (a zero-width joiner, the combining mark
+// of an accent) belongs to the piece before it.
 //
 // A single original character that normalization expands into several
 // (a Hangul syllable into its jamo, for example) belongs to the piece that
@@ -138,7 +141,9 @@ func (t *Tokenizer) Tokenize(text string) []Token {
 // and returns the extended slice.
 func (t *Tokenizer) AppendTokens(dst []Token, text string) []Token {
 	r := t.getRun(text)
-	r.dst = dst
+	// English text has about one token per four bytes; growing the
+	// slice once up front saves most of the copying.
+	r.dst = slices.Grow(dst, len(text)/4+1)
 	r.tokenize()
 	dst = r.dst
 	t.putRun(r)
@@ -509,8 +514,7 @@ func (r *run) general(i, end int) (int, bool) {
 			if !r.flushWord() {
 				return i, false
 			}
-			r.addChar(ch, s, e)
-			if !r.flushWord() {
+			if !r.addChar(ch, s, e) || !r.flushWord() {
 				return i, false
 			}
 			continue
