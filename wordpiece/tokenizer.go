@@ -141,9 +141,10 @@ func (t *Tokenizer) Tokenize(text string) []Token {
 // and returns the extended slice.
 func (t *Tokenizer) AppendTokens(dst []Token, text string) []Token {
 	r := t.getRun(text)
-	// English text has about one token per four bytes; growing the
-	// slice once up front saves most of the copying.
-	r.dst = slices.Grow(dst, len(text)/4+1)
+	// English text has about one token per four bytes; growing the slice
+	// up front saves most of the copying (append takes over past 64k
+	// tokens, so that text with few tokens does not reserve much).
+	r.dst = slices.Grow(dst, min(len(text)/4+1, 1<<16))
 	r.tokenize()
 	dst = r.dst
 	t.putRun(r)
@@ -661,6 +662,13 @@ func (r *run) appendChar(c rune, s, e int, first bool) {
 		r.wordStart = s
 		first = true
 	}
+	r.wordEnd = e
+	r.nchars++
+	if r.nchars > r.t.maxChars {
+		// The word will be one unknown token: keep its span only, so that
+		// a huge word costs no memory.
+		return
+	}
 	b := s
 	if !first {
 		b = e
@@ -670,8 +678,6 @@ func (r *run) appendChar(c rune, s, e int, first bool) {
 	for k := n; k < len(r.word); k++ {
 		r.bnd = append(r.bnd, b)
 	}
-	r.wordEnd = e
-	r.nchars++
 }
 
 // flushWord tokenizes the word built so far. It returns false when the
