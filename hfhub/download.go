@@ -162,7 +162,8 @@ func (c *Client) newRequest(ctx context.Context, method, u string, header http.H
 	}
 	req.Header.Set("User-Agent", c.agent)
 	if c.token != "" {
-		// net/http drops it on a redirect to another host (the CDN).
+		// The client's CheckRedirect drops it on a redirect to another
+		// host (the CDN).
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	return req, nil

@@ -23,7 +23,8 @@ import (
 // the Hub's error answers with their X-Error-Code header.
 type fakeHub struct {
 	srv    *httptest.Server
-	prefix string // path prefix, as a mirror's HF_ENDPOINT may have
+	cdn    *httptest.Server // another host, as the Hub's CDN is
+	prefix string           // path prefix, as a mirror's HF_ENDPOINT may have
 
 	mu       sync.Mutex
 	repos    map[string]*fakeRepo
@@ -54,6 +55,8 @@ func newFakeHub(t *testing.T, prefix string) *fakeHub {
 	h := &fakeHub{repos: map[string]*fakeRepo{}, prefix: prefix}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
+	h.cdn = httptest.NewServer(http.HandlerFunc(h.serve))
+	t.Cleanup(h.cdn.Close)
 	return h
 }
 
@@ -235,9 +238,7 @@ func (h *fakeHub) serveResolve(w http.ResponseWriter, r *http.Request, repo, rev
 		w.Header().Set("X-Linked-Etag", `"`+f.etag()+`"`)
 		w.Header().Set("X-Linked-Size", strconv.Itoa(len(f.data)))
 		w.Header().Set("ETag", `"`+gitBlobSHA([]byte("pointer"))+`"`)
-		// The CDN is another host in reality; a path here, and the test
-		// checks it gets no token.
-		http.Redirect(w, r, h.srv.URL+"/cdn/"+f.etag()+"?repo="+repo+"&file="+name+"&commit="+commit, http.StatusFound)
+		http.Redirect(w, r, h.cdn.URL+"/cdn/"+f.etag()+"?repo="+repo+"&file="+name+"&commit="+commit, http.StatusFound)
 		return
 	}
 	w.Header().Set("ETag", `"`+f.etag()+`"`)

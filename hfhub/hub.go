@@ -2,6 +2,7 @@ package hfhub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -24,7 +25,7 @@ type Config struct {
 	// empty. It may carry a path prefix, as mirrors do.
 	Endpoint string
 	// Token, when set, is sent as a bearer token (HF_TOKEN), to the Hub
-	// only: redirects to another host do not carry it.
+	// only: a redirect to another host (the CDN) does not carry it.
 	Token string
 	// CacheDir is the hub cache directory, laid out as huggingface_hub lays
 	// it out (see CacheDir).
@@ -57,16 +58,33 @@ func New(cfg Config) *Client {
 		endpoint: strings.TrimRight(cfg.Endpoint, "/"),
 		token:    cfg.Token,
 		cacheDir: cfg.CacheDir,
-		http:     cfg.HTTPClient,
 		offline:  cfg.Offline,
 		agent:    cfg.UserAgent,
 	}
 	if c.endpoint == "" {
 		c.endpoint = DefaultEndpoint
 	}
-	if c.http == nil {
-		c.http = &http.Client{}
+	base := http.Client{}
+	if cfg.HTTPClient != nil {
+		base = *cfg.HTTPClient
 	}
+	next := base.CheckRedirect
+	base.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		// Like huggingface_hub, send the token to the Hub only: the CDN's
+		// signed URLs need none (and S3 refuses a second credential), even
+		// on a subdomain, where net/http would keep it.
+		if req.URL.Host != via[0].URL.Host {
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	c.http = &base
 	if c.agent == "" {
 		c.agent = "ragd/" + ragd.Version
 	}

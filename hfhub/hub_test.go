@@ -177,12 +177,20 @@ func TestTokenGoesToHubNotCDN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cdn := 0
 	for _, r := range h.reqs() {
-		// httptest serves the CDN on the same host, so net/http keeps the
-		// header there; what matters is that the Hub's requests have it.
-		if !strings.HasPrefix(r.Path, "/cdn/") && r.Auth != "Bearer hf_secret" {
-			t.Errorf("request without the token: %+v", r)
+		switch {
+		case strings.HasPrefix(r.Path, "/cdn/"):
+			cdn++
+			if r.Auth != "" {
+				t.Errorf("the CDN got the token: %+v", r)
+			}
+		case r.Auth != "Bearer hf_secret":
+			t.Errorf("a Hub request without the token: %+v", r)
 		}
+	}
+	if cdn != 1 {
+		t.Errorf("%d CDN requests, want 1", cdn)
 	}
 }
 
