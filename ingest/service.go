@@ -57,7 +57,8 @@ type Service struct {
 	Now             func() time.Time
 	Logger          *slog.Logger
 
-	locks keyedMutex
+	locks  keyedMutex
+	warned sync.Map // embedder names already warned about
 }
 
 // Text is a document given as text rather than as a file.
@@ -275,8 +276,10 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 	}
 	result.Embedded = len(todo)
 	if coll.Dimension > 0 && emb == nil {
-		s.logger().Warn("stored chunks without vectors: embedder unavailable",
-			"collection", coll.Name, "doc_id", id, "embedder", coll.Embedder, "reason", ragd.ErrorMessage(embErr))
+		if _, seen := s.warned.LoadOrStore(coll.Embedder, true); !seen {
+			s.logger().Warn("storing chunks without vectors while the embedder is unavailable; ingesting a document again embeds it",
+				"collection", coll.Name, "embedder", coll.Embedder, "reason", ragd.ErrorMessage(embErr))
+		}
 	}
 
 	now := s.now()
