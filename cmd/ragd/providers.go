@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ragd/ragd"
@@ -26,6 +27,7 @@ type providers struct {
 	counter *llmtoken.Counter
 	metrics *upstreamMetrics
 
+	mu      sync.Mutex
 	workers *workersai.Client
 }
 
@@ -88,6 +90,8 @@ func (p *providers) workersConfig() workersai.Config {
 // workersClient returns the shared Workers AI client, whose chat and
 // embedding models are the configured ones.
 func (p *providers) workersClient() (*workersai.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.workers != nil {
 		return p.workers, nil
 	}
