@@ -113,9 +113,8 @@ func call(t testing.TB, method, url string, in any, out any) int {
 // fileUpload is one file of a multipart upload.
 type fileUpload struct{ name, data string }
 
-// uploadFiles posts files as one multipart request.
-func uploadFiles(t testing.TB, url string, files []fileUpload) (int, []documentResult) {
-	t.Helper()
+// multipartOf encodes files as a multipart body.
+func multipartOf(files []fileUpload) (io.Reader, string) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for _, f := range files {
@@ -125,7 +124,16 @@ func uploadFiles(t testing.TB, url string, files []fileUpload) (int, []documentR
 		w.Write([]byte(f.data))
 	}
 	mw.Close()
-	resp, err := http.Post(url, mw.FormDataContentType(), &buf)
+	return &buf, mw.FormDataContentType()
+}
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// uploadFiles posts files as one multipart request.
+func uploadFiles(t testing.TB, url string, files []fileUpload) (int, []documentResult) {
+	t.Helper()
+	body, ct := multipartOf(files)
+	resp, err := http.Post(url, ct, body)
 	if err != nil {
 		t.Fatal(err)
 	}
