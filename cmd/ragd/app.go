@@ -119,7 +119,20 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 	if a.Jobs, err = a.openJobs(); err != nil {
 		return nil, err
 	}
+	var embedderNames []string
+	if cfg.Embedder != ingest.NoEmbedder {
+		embedderNames = []string{cfg.Embedder}
+	}
 	a.API = &api.Server{
+		OpenAI: &api.OpenAI{
+			Chat:      llm,
+			ChatModel: model,
+			Embedder: func(ctx context.Context, name string) (ingest.Embedder, error) {
+				return a.embedders.forDocuments(ctx, name)
+			},
+			Embedders:   embedderNames,
+			CountTokens: wordpiece.Default().Count,
+		},
 		Jobs:      a.Jobs,
 		Catalog:   a.Store,
 		Ingester:  a.Ingest,
