@@ -239,7 +239,7 @@ func exp8() {
 		p("\tVFMADD213PS ·expConsts+%d(SB), Y0, Y2", 64+32*i) // y = y*x + c
 	}
 	p("\tVMULPS Y0, Y0, Y3")
-	p("\tVFMADD213PS Y0, Y3, Y2")             // y = y*x^2 + x
+	p("\tVFMADD213PS Y0, Y3, Y2")            // y = y*x^2 + x
 	p("\tVADDPS ·expConsts+256(SB), Y2, Y2") // + 1
 	p("\tVCVTPS2DQ Y1, Y1")
 	p("\tVPADDD Y11, Y1, Y1")
@@ -354,26 +354,26 @@ func vecFuncs() {
 	p("\tTESTQ CX, CX")
 	p("\tJZ gelu_done")
 	p("gelu_loop:")
-	p("\tVMOVUPS (SI), Y4")                      // x
-	p("\tVANDPS Y12, Y4, Y5")                    // |x|
+	p("\tVMOVUPS (SI), Y4")   // x
+	p("\tVANDPS Y12, Y4, Y5") // |x|
 	p("\tVBROADCASTSS ·geluConsts+0(SB), Y6")
-	p("\tVMULPS Y6, Y5, Y5")                     // z
+	p("\tVMULPS Y6, Y5, Y5") // z
 	p("\tVBROADCASTSS ·geluConsts+4(SB), Y6")
-	p("\tVFMADD213PS Y13, Y5, Y6")              // 1 + p z
-	p("\tVDIVPS Y6, Y13, Y6")                    // t = 1/(1+pz)
-	p("\tVBROADCASTSS ·geluConsts+8(SB), Y7")   // a5
+	p("\tVFMADD213PS Y13, Y5, Y6")            // 1 + p z
+	p("\tVDIVPS Y6, Y13, Y6")                 // t = 1/(1+pz)
+	p("\tVBROADCASTSS ·geluConsts+8(SB), Y7") // a5
 	for i := 1; i < 5; i++ {
 		p("\tVBROADCASTSS ·geluConsts+%d(SB), Y3", 8+4*i)
 		p("\tVFMADD213PS Y3, Y6, Y7") // y = y*t + a
 	}
-	p("\tVMULPS Y6, Y7, Y7")  // poly = y*t
-	p("\tVMULPS Y5, Y5, Y0")  // z^2
+	p("\tVMULPS Y6, Y7, Y7") // poly = y*t
+	p("\tVMULPS Y5, Y5, Y0") // z^2
 	p("\tVXORPS Y1, Y1, Y1")
-	p("\tVSUBPS Y0, Y1, Y0")  // -z^2
+	p("\tVSUBPS Y0, Y1, Y0") // -z^2
 	exp8()
-	p("\tVMULPS Y0, Y7, Y7")  // q = erfc(z)
-	p("\tVMULPS Y14, Y7, Y7") // h = q/2
-	p("\tVSUBPS Y7, Y13, Y1") // 1-h
+	p("\tVMULPS Y0, Y7, Y7")        // q = erfc(z)
+	p("\tVMULPS Y14, Y7, Y7")       // h = q/2
+	p("\tVSUBPS Y7, Y13, Y1")       // 1-h
 	p("\tVBLENDVPS Y4, Y7, Y1, Y1") // sign(x) ? h : 1-h
 	p("\tVMULPS Y4, Y1, Y1")
 	p("\tVMOVUPS Y1, (SI)")
