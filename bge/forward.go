@@ -12,6 +12,9 @@ import (
 // the linear layers work on all tokens at once, attention runs per
 // sequence and head, so neither wastes work on padding.
 
+// ffnRows is the number of tokens whose feed-forward runs at once.
+const ffnRows = 1152
+
 // acts are the activations of one forward pass, pooled between calls.
 type acts struct {
 	h, qkv, ctx, ffn []float32
@@ -29,7 +32,7 @@ type workerScratch struct {
 
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {
-		return make([]float32, n, n+n/4)
+		return make([]float32, n)
 	}
 	return b[:n]
 }
@@ -126,7 +129,7 @@ func (m *Model) forward(ctx context.Context, seqs [][]int32, out [][]float32) er
 	a.h = grow(a.h, T*H)
 	a.qkv = grow(a.qkv, T*3*H)
 	a.ctx = grow(a.ctx, T*H)
-	a.ffn = grow(a.ffn, T*I)
+	a.ffn = grow(a.ffn, min(T, ffnRows)*I)
 	eps := float32(c.LayerNormEps)
 	w := m.w
 
@@ -161,12 +164,18 @@ func (m *Model) forward(ctx context.Context, seqs [][]int32, out [][]float32) er
 				layerNorm(a.h[i*H:(i+1)*H], &l.ln1, eps)
 			}
 		})
-		m.gemm(T, &l.ffn1, a.h, a.ffn, false, func(m0, m1, n0, n1 int) {
-			for i := m0; i < m1; i++ {
-				m.impl.GELU(a.ffn[i*I+n0 : i*I+n1])
-			}
-		})
-		m.gemm(T, &l.ffn2, a.ffn, a.h, true, nil)
+		// The feed-forward runs on blocks of rows so that its wide
+		// intermediate activations take ffnRows×I floats, not T×I.
+		for r0 := 0; r0 < T; r0 += ffnRows {
+			rows := min(ffnRows, T-r0)
+			hb := a.h[r0*H:]
+			m.gemm(rows, &l.ffn1, hb, a.ffn, false, func(m0, m1, n0, n1 int) {
+				for i := m0; i < m1; i++ {
+					m.impl.GELU(a.ffn[i*I+n0 : i*I+n1])
+				}
+			})
+			m.gemm(rows, &l.ffn2, a.ffn, hb, true, nil)
+		}
 		m.forEachRows(T, 64, func(_, i0, i1 int) {
 			for i := i0; i < i1; i++ {
 				layerNorm(a.h[i*H:(i+1)*H], &l.ln2, eps)

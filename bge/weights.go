@@ -178,6 +178,9 @@ func loadWeights(dir string, c *bertConfig, im *kernel.Impl) (*weights, error) {
 		f.Close()
 		return nil, err
 	}
+	// The packed copies are what the encoder reads from now on; only the
+	// rows of the word embeddings that tokens use come back.
+	f.Release()
 	return w, nil
 }
 

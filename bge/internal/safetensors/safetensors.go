@@ -204,6 +204,16 @@ type File struct {
 	tensors  map[string]*Tensor
 	names    []string
 	unmap    func() error
+	mapped   []byte // the whole mapping, when memory-mapped
+}
+
+// Release drops the file's pages from this process's resident set, for
+// after the data has been copied out (packed weights). Tensor data stays
+// valid: touching it again reads it back from the page cache.
+func (f *File) Release() {
+	if f.mapped != nil {
+		release(f.mapped)
+	}
 }
 
 // Tensor returns the named tensor, or nil.
@@ -220,6 +230,7 @@ func (f *File) Close() error {
 	u := f.unmap
 	f.unmap = nil
 	f.tensors = nil
+	f.mapped = nil
 	return u()
 }
 
@@ -352,5 +363,6 @@ func Open(path string) (*File, error) {
 		return nil, err
 	}
 	f.unmap = unmap
+	f.mapped = buf
 	return f, nil
 }
