@@ -18,6 +18,7 @@ const ffnRows = 1152
 // acts are the activations of one forward pass, pooled between calls.
 type acts struct {
 	h, qkv, ctx, ffn []float32
+	cls              []float32 // the [CLS] rows in the last layer
 	offs             []int // offs[s] is sequence s's first token; offs[len] = T
 }
 
@@ -149,62 +150,97 @@ func (m *Model) forward(ctx context.Context, seqs [][]int32, out [][]float32) er
 	})
 
 	scale := float32(1 / math.Sqrt(float64(dh)))
+	ns := len(seqs)
 	for li := range w.layers {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		l := &w.layers[li]
 		m.gemm(T, &l.qkv, a.h, a.qkv, false, nil)
-		m.pool.run(len(seqs)*nh, func(wk, t int) {
-			m.attention(&m.scratch[wk], a, t/nh, t%nh, dh, scale)
-		})
-		m.gemm(T, &l.out, a.ctx, a.h, true, nil)
-		m.forEachRows(T, 64, func(_, i0, i1 int) {
-			for i := i0; i < i1; i++ {
-				layerNorm(a.h[i*H:(i+1)*H], &l.ln1, eps)
-			}
-		})
-		// The feed-forward runs on blocks of rows so that its wide
-		// intermediate activations take ffnRows×I floats, not T×I.
-		for r0 := 0; r0 < T; r0 += ffnRows {
-			rows := min(ffnRows, T-r0)
-			hb := a.h[r0*H:]
-			m.gemm(rows, &l.ffn1, hb, a.ffn, false, func(m0, m1, n0, n1 int) {
-				for i := m0; i < m1; i++ {
-					m.impl.GELU(a.ffn[i*I+n0 : i*I+n1])
-				}
+		if li == len(w.layers)-1 && m.pooling == PoolingCLS {
+			// Only the [CLS] rows of the last layer's output are used:
+			// attend from them alone and finish the layer on them.
+			a.cls = grow(a.cls, ns*H)
+			m.pool.run(ns*nh, func(wk, t int) {
+				s, h := t/nh, t%nh
+				m.attention(&m.scratch[wk], a, s, h, dh, scale, 1, a.ctx[s*H+h*dh:])
 			})
-			m.gemm(rows, &l.ffn2, a.ffn, hb, true, nil)
-		}
-		m.forEachRows(T, 64, func(_, i0, i1 int) {
-			for i := i0; i < i1; i++ {
-				layerNorm(a.h[i*H:(i+1)*H], &l.ln2, eps)
+			for s := 0; s < ns; s++ {
+				copy(a.cls[s*H:(s+1)*H], a.h[a.offs[s]*H:])
 			}
+			m.finishLayer(l, ns, a.cls, a.ctx, a.ffn)
+			for s := 0; s < ns; s++ {
+				out[s] = pooled(a.cls[s*H:(s+1)*H], nil, H)
+			}
+			return nil
+		}
+		m.pool.run(ns*nh, func(wk, t int) {
+			s, h := t/nh, t%nh
+			m.attention(&m.scratch[wk], a, s, h, dh, scale, a.offs[s+1]-a.offs[s], a.ctx[a.offs[s]*H+h*dh:])
 		})
+		m.finishLayer(l, T, a.h, a.ctx, a.ffn)
 	}
-
-	for s := range seqs {
-		v := make([]float32, H)
+	for s := 0; s < ns; s++ {
 		first := a.offs[s]
-		switch m.pooling {
-		case PoolingCLS:
-			copy(v, a.h[first*H:(first+1)*H])
-		default:
-			n := a.offs[s+1] - first
-			sum := make([]float64, H)
-			for i := first; i < first+n; i++ {
-				for j, x := range a.h[i*H : (i+1)*H] {
-					sum[j] += float64(x)
-				}
-			}
-			for j := range v {
-				v[j] = float32(sum[j] / float64(n))
-			}
+		if m.pooling == PoolingCLS {
+			out[s] = pooled(a.h[first*H:(first+1)*H], nil, H)
+		} else {
+			out[s] = pooled(nil, a.h[first*H:a.offs[s+1]*H], H)
 		}
-		normalize(v)
-		out[s] = v
 	}
 	return nil
+}
+
+// finishLayer completes an encoder layer on rows of h given the attention
+// context: h = LN(h + ctx·Wo + bo); h = LN(h + GELU(h·W1 + b1)·W2 + b2).
+func (m *Model) finishLayer(l *layer, rows int, h, ctx, ffn []float32) {
+	H, I := m.cfg.HiddenSize, m.cfg.IntermediateSize
+	eps := float32(m.cfg.LayerNormEps)
+	m.gemm(rows, &l.out, ctx, h, true, nil)
+	m.forEachRows(rows, 64, func(_, i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			layerNorm(h[i*H:(i+1)*H], &l.ln1, eps)
+		}
+	})
+	// The feed-forward runs on blocks of rows so that its wide
+	// intermediate activations take ffnRows×I floats, not rows×I.
+	for r0 := 0; r0 < rows; r0 += ffnRows {
+		n := min(ffnRows, rows-r0)
+		hb := h[r0*H:]
+		m.gemm(n, &l.ffn1, hb, ffn, false, func(m0, m1, n0, n1 int) {
+			for i := m0; i < m1; i++ {
+				m.impl.GELU(ffn[i*I+n0 : i*I+n1])
+			}
+		})
+		m.gemm(n, &l.ffn2, ffn, hb, true, nil)
+	}
+	m.forEachRows(rows, 64, func(_, i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			layerNorm(h[i*H:(i+1)*H], &l.ln2, eps)
+		}
+	})
+}
+
+// pooled returns the L2-normalised embedding: row itself (CLS pooling) or
+// the mean of rows (H floats each).
+func pooled(row, rows []float32, H int) []float32 {
+	v := make([]float32, H)
+	if row != nil {
+		copy(v, row)
+	} else {
+		n := len(rows) / H
+		sum := make([]float64, H)
+		for i := 0; i < n; i++ {
+			for j, x := range rows[i*H : (i+1)*H] {
+				sum[j] += float64(x)
+			}
+		}
+		for j := range v {
+			v[j] = float32(sum[j] / float64(n))
+		}
+	}
+	normalize(v)
+	return v
 }
 
 func normalize(v []float32) {
@@ -221,31 +257,30 @@ func normalize(v []float32) {
 	}
 }
 
-// attention computes head h of sequence s: softmax(Q·Kᵀ·scale)·V into the
-// head's columns of a.ctx.
-func (m *Model) attention(ws *workerScratch, a *acts, s, h, dh int, scale float32) {
+// attention computes head h of sequence s for its first q query rows:
+// softmax(Q·Kᵀ·scale)·V into o (row stride H, the head's columns).
+func (m *Model) attention(ws *workerScratch, a *acts, s, h, dh int, scale float32, q int, o []float32) {
 	im := m.impl
 	H := m.cfg.HiddenSize
 	ld := 3 * H
 	off, L := a.offs[s], a.offs[s+1]-a.offs[s]
-	q := a.qkv[off*ld+h*dh:]
+	qm := a.qkv[off*ld+h*dh:]
 	k := a.qkv[off*ld+H+h*dh:]
 	v := a.qkv[off*ld+2*H+h*dh:]
 	ws.kt = grow(ws.kt, im.PackedSize(dh, L))
 	im.PackB(ws.kt, k, dh, L, ld, true)
 	ws.v = grow(ws.v, im.PackedSize(L, dh))
 	im.PackB(ws.v, v, L, dh, ld, false)
-	ws.scores = grow(ws.scores, L*L)
-	ws.inv = grow(ws.inv, L)
-	im.Gemm(&ws.k, L, L, dh, q, ld, ws.kt, ws.scores, L, nil, false)
-	for i := 0; i < L; i++ {
+	ws.scores = grow(ws.scores, q*L)
+	ws.inv = grow(ws.inv, q)
+	im.GemmDirect(&ws.k, q, L, dh, qm, ld, ws.kt, ws.scores, L, nil, false)
+	for i := 0; i < q; i++ {
 		row := ws.scores[i*L : (i+1)*L]
 		mx := im.Max(row)
 		ws.inv[i] = 1 / im.ExpSum(row, mx, scale)
 	}
-	o := a.ctx[off*H+h*dh:]
-	im.Gemm(&ws.k, L, dh, L, ws.scores, L, ws.v, o, H, nil, false)
-	for i := 0; i < L; i++ {
+	im.GemmDirect(&ws.k, q, dh, L, ws.scores, L, ws.v, o, H, nil, false)
+	for i := 0; i < q; i++ {
 		inv := ws.inv[i]
 		row := o[i*H : i*H+dh]
 		for j := range row {

@@ -20,6 +20,10 @@ import (
 // per kk.
 type microFunc func(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
+// directFunc is a microFunc that reads A's r rows in place (row stride
+// lda) instead of from a packed buffer.
+type directFunc func(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
 const (
 	flagAcc  = 1
 	flagBias = 2
@@ -39,7 +43,9 @@ type Impl struct {
 	nr     int         // panel width of packed B
 	mr     int         // rows of the main tile
 	micros []microFunc // micros[r] computes r rows, 1 <= r <= mr
-	kc, mc int         // cache blocking of K and M
+	// directs, when not nil, replace micros and make packing A needless.
+	directs []directFunc
+	kc, mc  int // cache blocking of K and M
 
 	max    func(x []float32) float32
 	expSum func(x []float32, max, scale float32) float32
@@ -157,7 +163,15 @@ func grow(b []float32, n int) []float32 {
 // Gemm computes C = A·B, C += A·B when acc, plus bias (length N) when bias
 // is not nil, for all of C's M rows and N columns. b is B packed for K×N.
 func (im *Impl) Gemm(s *Scratch, m, n, k int, a []float32, lda int, b []float32, c []float32, ldc int, bias []float32, acc bool) {
-	im.GemmBlock(s, 0, m, 0, n, n, k, a, lda, b, c, ldc, bias, acc)
+	im.gemmBlock(s, 0, m, 0, n, n, k, a, lda, b, c, ldc, bias, acc, false)
+}
+
+// GemmDirect is Gemm for products that reuse each row of A only a few
+// times (N of a few panels, as in attention): where the CPU has direct
+// kernels it reads A in place instead of packing it, which there costs as
+// much as the multiplication.
+func (im *Impl) GemmDirect(s *Scratch, m, n, k int, a []float32, lda int, b []float32, c []float32, ldc int, bias []float32, acc bool) {
+	im.gemmBlock(s, 0, m, 0, n, n, k, a, lda, b, c, ldc, bias, acc, im.directs != nil)
 }
 
 // PanelAlign returns the column granularity GemmBlock needs for n0.
@@ -168,6 +182,10 @@ func (im *Impl) PanelAlign() int { return im.nr }
 // multiple of NR. Blocks that do not overlap may run concurrently, each
 // with its own Scratch.
 func (im *Impl) GemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda int, b []float32, c []float32, ldc int, bias []float32, acc bool) {
+	im.gemmBlock(s, m0, m1, n0, n1, n, k, a, lda, b, c, ldc, bias, acc, false)
+}
+
+func (im *Impl) gemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda int, b []float32, c []float32, ldc int, bias []float32, acc, direct bool) {
 	if m1 <= m0 || n1 <= n0 {
 		return
 	}
@@ -198,7 +216,9 @@ func (im *Impl) GemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda
 		kc = (k + nb - 1) / nb // equal blocks
 	}
 	mc := im.mc
-	s.packA = grow(s.packA, mc*kc)
+	if !direct {
+		s.packA = grow(s.packA, mc*kc)
+	}
 	s.tile = grow(s.tile, mr*nr)
 	s.bias = grow(s.bias, nr)
 	panelLen := nr * k
@@ -216,7 +236,9 @@ func (im *Impl) GemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda
 		}
 		for ic := m0; ic < m1; ic += mc {
 			mb := min(mc, m1-ic)
-			im.packA(s.packA, a, lda, ic, mb, pc, kb)
+			if !direct {
+				im.packA(s.packA, a, lda, ic, mb, pc, kb)
+			}
 			for j := n0; j < n1; j += nr {
 				w := min(nr, n1-j)
 				bp := b[(j/nr)*panelLen+pc*nr:]
@@ -232,9 +254,14 @@ func (im *Impl) GemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda
 				}
 				for ir := 0; ir < mb; ir += mr {
 					r := min(mr, mb-ir)
-					ap := &s.packA[ir*kb]
+					var ap *float32
+					if direct {
+						ap = &a[(ic+ir)*lda+pc]
+					} else {
+						ap = &s.packA[ir*kb]
+					}
 					if w == nr {
-						im.micros[r](kb, ap, &bp[0], &c[(ic+ir)*ldc+j], ldc, biasp, flags)
+						im.micro(direct, r, kb, ap, lda, &bp[0], &c[(ic+ir)*ldc+j], ldc, biasp, flags)
 						continue
 					}
 					t := s.tile[:r*nr]
@@ -243,7 +270,7 @@ func (im *Impl) GemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda
 							copy(t[i*nr:i*nr+w], c[(ic+ir+i)*ldc+j:])
 						}
 					}
-					im.micros[r](kb, ap, &bp[0], &t[0], nr, biasp, flags)
+					im.micro(direct, r, kb, ap, lda, &bp[0], &t[0], nr, biasp, flags)
 					for i := 0; i < r; i++ {
 						copy(c[(ic+ir+i)*ldc+j:(ic+ir+i)*ldc+j+w], t[i*nr:])
 					}
@@ -251,6 +278,16 @@ func (im *Impl) GemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda
 			}
 		}
 	}
+}
+
+// micro runs the r-row micro-kernel on A packed (ap into the packed
+// buffer) or in place (ap into A, row stride lda).
+func (im *Impl) micro(direct bool, r, k int, ap *float32, lda int, b, c *float32, ldc int, bias *float32, flags int) {
+	if direct {
+		im.directs[r](k, ap, lda, b, c, ldc, bias, flags)
+		return
+	}
+	im.micros[r](k, ap, b, c, ldc, bias, flags)
 }
 
 // packA packs rows [i0, i0+mb) and columns [k0, k0+kb) of A into dst as

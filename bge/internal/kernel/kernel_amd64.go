@@ -24,9 +24,11 @@ func newSIMD(name string) *Impl {
 	if name == AVX512 {
 		im.nr, im.mr, im.kc, im.mc = 32, 12, 384, 96
 		im.micros = avx512Micros[:im.mr+1]
+		im.directs = avx512Directs[:im.mr+1]
 	} else {
 		im.nr, im.mr, im.kc, im.mc = 16, 6, 384, 96
 		im.micros = avx2Micros[:im.mr+1]
+		im.directs = avx2Directs[:im.mr+1]
 	}
 	return im
 }

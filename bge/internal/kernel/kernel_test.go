@@ -51,7 +51,7 @@ func TestGemm(t *testing.T) {
 	for _, im := range impls(t) {
 		for _, sh := range shapes {
 			for _, trans := range []bool{false, true} {
-				for _, mode := range []int{0, 1, 2, 3} {
+				for _, mode := range []int{0, 1, 2, 3, 4, 5, 6, 7} { // bit 0 acc, bit 1 bias, bit 2 direct A
 					m, n, k := sh[0], sh[1], sh[2]
 					name := fmt.Sprintf("%s/%dx%dx%d/trans=%v/mode=%d", im.Name(), m, n, k, trans, mode)
 					t.Run(name, func(t *testing.T) {
@@ -101,7 +101,11 @@ func TestGemm(t *testing.T) {
 							bb = bias
 						}
 						var s Scratch
-						im.Gemm(&s, m, n, k, a, lda, pb, c, ldc, bb, acc)
+						if mode >= 4 {
+							im.GemmDirect(&s, m, n, k, a, lda, pb, c, ldc, bb, acc)
+						} else {
+							im.Gemm(&s, m, n, k, a, lda, pb, c, ldc, bb, acc)
+						}
 						for i := range c {
 							tol := 1e-4 * (1 + math.Sqrt(float64(k)))
 							if math.Abs(float64(c[i])-want[i]) > tol {

@@ -8,62 +8,126 @@ package kernel
 func avx512Micro1(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx512Direct1(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx512Micro2(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx512Direct2(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx512Micro3(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx512Direct3(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx512Micro4(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx512Direct4(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx512Micro5(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx512Direct5(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx512Micro6(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx512Direct6(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx512Micro7(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx512Direct7(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx512Micro8(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx512Direct8(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx512Micro9(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx512Direct9(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx512Micro10(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx512Direct10(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx512Micro11(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx512Direct11(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx512Micro12(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx512Direct12(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx512Micro13(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx512Direct13(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx512Micro14(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx512Direct14(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx2Micro1(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx2Direct1(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx2Micro2(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx2Direct2(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx2Micro3(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx2Direct3(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx2Micro4(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx2Direct4(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
 func avx2Micro5(k int, a, b, c *float32, ldc int, bias *float32, flags int)
 
 //go:noescape
+func avx2Direct5(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
 func avx2Micro6(k int, a, b, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func avx2Direct6(k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, flags int)
 
 var avx512Micros = [...]microFunc{nil, avx512Micro1, avx512Micro2, avx512Micro3, avx512Micro4, avx512Micro5, avx512Micro6, avx512Micro7, avx512Micro8, avx512Micro9, avx512Micro10, avx512Micro11, avx512Micro12, avx512Micro13, avx512Micro14}
 
 var avx2Micros = [...]microFunc{nil, avx2Micro1, avx2Micro2, avx2Micro3, avx2Micro4, avx2Micro5, avx2Micro6}
+
+var avx512Directs = [...]directFunc{nil, avx512Direct1, avx512Direct2, avx512Direct3, avx512Direct4, avx512Direct5, avx512Direct6, avx512Direct7, avx512Direct8, avx512Direct9, avx512Direct10, avx512Direct11, avx512Direct12, avx512Direct13, avx512Direct14}
+
+var avx2Directs = [...]directFunc{nil, avx2Direct1, avx2Direct2, avx2Direct3, avx2Direct4, avx2Direct5, avx2Direct6}
