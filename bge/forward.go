@@ -19,7 +19,7 @@ const ffnRows = 1152
 type acts struct {
 	h, qkv, ctx, ffn []float32
 	cls              []float32 // the [CLS] rows in the last layer
-	offs             []int // offs[s] is sequence s's first token; offs[len] = T
+	offs             []int     // offs[s] is sequence s's first token; offs[len] = T
 }
 
 // workerScratch is one pool worker's buffers.
