@@ -186,6 +186,8 @@ func (im *Impl) GemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda
 }
 
 func (im *Impl) gemmBlock(s *Scratch, m0, m1, n0, n1, n, k int, a []float32, lda int, b []float32, c []float32, ldc int, bias []float32, acc, direct bool) {
+	// A few rows (a query) are cheaper to read in place than to pack.
+	direct = direct || (im.directs != nil && m1-m0 <= 2*im.mr)
 	if m1 <= m0 || n1 <= n0 {
 		return
 	}
@@ -295,13 +297,28 @@ func (im *Impl) micro(direct bool, r, k int, ap *float32, lda int, b, c *float32
 // interleaved: tile[kk*r+i].
 func (im *Impl) packA(dst, a []float32, lda, i0, mb, k0, kb int) {
 	mr := im.mr
+	var rows [16][]float32
 	for ir := 0; ir < mb; ir += mr {
 		r := min(mr, mb-ir)
-		d := dst[ir*kb : ir*kb+r*kb]
 		for i := 0; i < r; i++ {
-			src := a[(i0+ir+i)*lda+k0 : (i0+ir+i)*lda+k0+kb]
-			for kk, v := range src {
-				d[kk*r+i] = v
+			off := (i0+ir+i)*lda + k0
+			rows[i] = a[off : off+kb : off+kb]
+		}
+		d := dst[ir*kb : ir*kb+r*kb]
+		if r == 12 {
+			r0, r1, r2, r3, r4, r5 := rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+			r6, r7, r8, r9, r10, r11 := rows[6], rows[7], rows[8], rows[9], rows[10], rows[11]
+			for kk := 0; kk < kb; kk++ {
+				t := (*[12]float32)(d[kk*12 : kk*12+12])
+				t[0], t[1], t[2], t[3], t[4], t[5] = r0[kk], r1[kk], r2[kk], r3[kk], r4[kk], r5[kk]
+				t[6], t[7], t[8], t[9], t[10], t[11] = r6[kk], r7[kk], r8[kk], r9[kk], r10[kk], r11[kk]
+			}
+			continue
+		}
+		for kk := 0; kk < kb; kk++ {
+			t := d[kk*r : kk*r+r]
+			for i := range t {
+				t[i] = rows[i][kk]
 			}
 		}
 	}
