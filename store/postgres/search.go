@@ -1,0 +1,256 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/lexical"
+)
+
+// searchCollection is what a search needs to know of its collection.
+type searchCollection struct {
+	id         int64
+	dimension  int
+	chunkCount int64
+	lexLength  int64
+}
+
+// vectorMargin is how many candidates beyond top-k the index scan fetches,
+// so that hits tied on score at the cut are ordered by chunk ID as in every
+// store, rather than by the order the index returned them.
+const vectorMargin = 10
+
+// Search returns up to q.TopK hits, best first, ties broken by ascending
+// chunk ID, with q.Filter applied inside the SQL. See the package
+// documentation for how each mode runs. It returns ENotFound for a missing
+// collection and EInvalid for a bad query: an unknown mode, a TopK out of
+// range, a missing vector, or a vector whose dimension is not the
+// collection's.
+func (db *DB) Search(ctx context.Context, q ragd.SearchQuery) ([]ragd.Hit, error) {
+	if err := validateSearch(&q); err != nil {
+		return nil, err
+	}
+	var coll searchCollection
+	err := db.pool.QueryRow(ctx, db.sql(`SELECT id, dimension, chunk_count, lex_length FROM {schema}.collections WHERE name = $1`), q.Collection).
+		Scan(&coll.id, &coll.dimension, &coll.chunkCount, &coll.lexLength)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFoundCollection(q.Collection)
+	}
+	if err != nil {
+		return nil, db.wrap(err, "search")
+	}
+	if q.Mode != ragd.ModeLexical {
+		if coll.dimension == 0 {
+			return nil, ragd.Errorf(ragd.EInvalid, "collection %q has no vectors (dimension 0): use lexical search", q.Collection)
+		}
+		if len(q.Vector) != coll.dimension {
+			return nil, ragd.Errorf(ragd.EInvalid, "collection %q has dimension %d, got a %d-dimensional query vector", q.Collection, coll.dimension, len(q.Vector))
+		}
+	}
+	query, args, empty, err := db.searchSQL(coll, q)
+	if err != nil {
+		return nil, err
+	}
+	if empty {
+		return []ragd.Hit{}, nil
+	}
+
+	b := &pgx.Batch{}
+	db.queueSearchSettings(b)
+	hits := []ragd.Hit{}
+	b.Queue(query, args...).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				h        ragd.Hit
+				metadata []byte
+				start    int32
+				end      int32
+			)
+			if err := rows.Scan(&h.ChunkID, &h.DocumentID, &h.Title, &h.Source, &h.Text, &h.Headings, &h.Score, &metadata, &start, &end); err != nil {
+				return err
+			}
+			h.Start, h.End = int(start), int(end)
+			if metadata != nil {
+				m, err := decodeMetadata(metadata)
+				if err != nil {
+					return err
+				}
+				h.Metadata = m
+			}
+			hits = append(hits, h)
+		}
+		return rows.Err()
+	})
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, db.wrap(err, "search")
+	}
+	return hits, nil
+}
+
+// queueSearchSettings queues the settings of a search, local to the
+// implicit transaction of the batch that it starts (so they hold behind
+// transaction-pooling proxies and never leak into other queries):
+// iterative index scans, so that a filter that rejects most of what the
+// index returns still yields top-k hits; the HNSW candidate list; and
+// custom plans, since a generic plan cannot use a collection's partial
+// index.
+func (db *DB) queueSearchSettings(b *pgx.Batch) {
+	b.Queue(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+		set_config('hnsw.ef_search', $1, true),
+		set_config('hnsw.max_scan_tuples', $2, true),
+		set_config('plan_cache_mode', 'force_custom_plan', true)`,
+		strconv.Itoa(db.opts.EfSearch), strconv.Itoa(db.opts.MaxScanTuples))
+}
+
+func validateSearch(q *ragd.SearchQuery) error {
+	switch q.Mode {
+	case ragd.ModeVector, ragd.ModeLexical, ragd.ModeHybrid:
+	default:
+		return ragd.Errorf(ragd.EInvalid, "search mode %q is not one of %s, %s, %s", q.Mode, ragd.ModeHybrid, ragd.ModeVector, ragd.ModeLexical)
+	}
+	if q.TopK < 1 || q.TopK > ragd.MaxTopK {
+		return ragd.Errorf(ragd.EInvalid, "top_k must be between 1 and %d, got %d", ragd.MaxTopK, q.TopK)
+	}
+	if len(q.Text) > ragd.MaxQueryBytes {
+		return ragd.Errorf(ragd.EInvalid, "query text is longer than %d bytes", ragd.MaxQueryBytes)
+	}
+	if q.Mode != ragd.ModeLexical {
+		if len(q.Vector) == 0 {
+			return ragd.Errorf(ragd.EInvalid, "%s search needs a query vector", q.Mode)
+		}
+		for _, x := range q.Vector {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return ragd.Errorf(ragd.EInvalid, "query vector has NaN or infinite components")
+			}
+		}
+	}
+	if math.IsNaN(q.MinScore) {
+		return ragd.Errorf(ragd.EInvalid, "min_score is not a number")
+	}
+	return nil
+}
+
+// queryTerms returns the distinct lexical terms of text in the order they
+// first appear: BM25 counts each query term once.
+func queryTerms(text string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range lexical.Terms(text) {
+		t = cleanString(t)
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// searchSQL builds the statement of a search and its arguments. empty is
+// true when the search cannot match anything (a lexical search without
+// terms), so no statement is needed.
+func (db *DB) searchSQL(coll searchCollection, q ragd.SearchQuery) (query string, a args, empty bool, err error) {
+	collParam := a.add(coll.id)
+	filter, err := filterSQL(q.Filter, "c.metadata", &a)
+	if err != nil {
+		return "", nil, false, err
+	}
+	var ctes []string
+	var final string // the CTE holding (id, score) of the result
+	limit := q.TopK
+
+	if q.Mode == ragd.ModeVector || q.Mode == ragd.ModeHybrid {
+		vec := a.add(pgvector.NewVector(q.Vector))
+		n := q.TopK + vectorMargin
+		if q.Mode == ragd.ModeHybrid {
+			n = ragd.HybridCandidates(q.TopK) + vectorMargin
+		}
+		// The inner query is what the collection's HNSW index answers, in
+		// approximate order (relaxed iterative scan); vr re-scores exactly
+		// and ranks.
+		ctes = append(ctes, `vc AS MATERIALIZED (
+	SELECT c.id, `+orderExpr(coll.dimension, vec)+` AS distance
+	FROM {schema}.chunks c
+	WHERE c.collection_id = `+collParam+` AND c.embedding IS NOT NULL AND `+filter+`
+	ORDER BY distance
+	LIMIT `+a.add(n)+`
+)`, `vr AS (
+	SELECT c.id, 1 - (c.embedding <=> `+vec+`::vector) AS score,
+	       row_number() OVER (ORDER BY 1 - (c.embedding <=> `+vec+`::vector) DESC, c.chunk_id) AS rank
+	FROM vc JOIN {schema}.chunks c ON c.id = vc.id
+)`)
+		final = "vr"
+	}
+
+	if q.Mode == ragd.ModeLexical || q.Mode == ragd.ModeHybrid {
+		terms := queryTerms(q.Text)
+		if len(terms) == 0 && q.Mode == ragd.ModeLexical {
+			return "", nil, true, nil
+		}
+		avg := 0.0
+		if coll.chunkCount > 0 {
+			avg = float64(coll.lexLength) / float64(coll.chunkCount)
+		}
+		termsParam := a.add(terms)
+		n := a.add(float64(coll.chunkCount))
+		k1, b, avgdl := a.add(float64(lexical.K1)), a.add(float64(lexical.B)), a.add(avg)
+		join := ""
+		if q.Filter != nil {
+			join = "JOIN {schema}.chunks c ON c.id = p.chunk AND " + filter
+		}
+		// BM25 exactly as lexical.Score: idf = ln(1 + (N - df + 0.5) /
+		// (df + 0.5)), times tf / (tf + k1 * (1 - b + b * dl / avgdl)),
+		// summed over the query terms in query order.
+		ctes = append(ctes, `qt AS (
+	SELECT t.term, t.n FROM unnest(`+termsParam+`::text[]) WITH ORDINALITY AS t(term, n)
+)`, `df AS (
+	SELECT qt.term, qt.n, count(*)::float8 AS df
+	FROM qt JOIN {schema}.postings p ON p.collection_id = `+collParam+` AND p.term = qt.term
+	GROUP BY qt.term, qt.n
+)`, `ls AS (
+	SELECT p.chunk AS id,
+	       sum(ln(1 + (`+n+`::float8 - df.df + 0.5) / (df.df + 0.5))
+	           * p.tf::float8 / (p.tf::float8 + `+k1+`::float8 * (1 - `+b+`::float8 + `+b+`::float8 * p.dl::float8 / `+avgdl+`::float8))
+	           ORDER BY df.n) AS score
+	FROM df JOIN {schema}.postings p ON p.collection_id = `+collParam+` AND p.term = df.term
+	`+join+`
+	GROUP BY p.chunk
+)`, `lr AS (
+	SELECT ls.id, ls.score, row_number() OVER (ORDER BY ls.score DESC, c.chunk_id) AS rank
+	FROM ls JOIN {schema}.chunks c ON c.id = ls.id
+)`)
+		final = "lr"
+	}
+
+	if q.Mode == ragd.ModeHybrid {
+		cand := a.add(ragd.HybridCandidates(q.TopK))
+		ctes = append(ctes, `fused AS (
+	SELECT u.id, sum(1::float8 / (`+a.add(float64(ragd.RRFK))+`::float8 + u.rank)) AS score
+	FROM (SELECT id, rank FROM vr WHERE rank <= `+cand+`
+	      UNION ALL
+	      SELECT id, rank FROM lr WHERE rank <= `+cand+`) u
+	GROUP BY u.id
+)`)
+		final = "fused"
+	}
+
+	where := "true"
+	if q.MinScore != 0 {
+		where = "s.score >= " + a.add(q.MinScore)
+	}
+	query = "WITH " + strings.Join(ctes, ",\n") + `
+SELECT c.chunk_id, c.document_id, d.title, d.source, c.text, c.headings, s.score, c.metadata, c.start_offset, c.end_offset
+FROM ` + final + ` s
+JOIN {schema}.chunks c ON c.id = s.id
+JOIN {schema}.documents d ON d.collection_id = c.collection_id AND d.id = c.document_id
+WHERE ` + where + `
+ORDER BY s.score DESC, c.chunk_id
+LIMIT ` + a.add(limit)
+	return db.sql(query), a, false, nil
+}
