@@ -8,9 +8,14 @@
 #
 #   export RAGD_TEST_DATABASE_URL="$(.ci/pglite/start.sh 55432 /tmp/pglite)"
 #
-# PGlite serves every connection from one backend session, so the DSN sets
-# default_query_exec_mode=cache_describe (named prepared statements would
-# collide across connections). Stop the server with stop.sh STATEDIR.
+# PGlite serves every connection from one backend session, and its socket
+# server queues each protocol message on its own: only inside an explicit
+# transaction does it keep one client's messages together. So the DSN sets
+# default_query_exec_mode=simple_protocol, where every query (or pgx batch)
+# is one message: with the extended protocol, two connections' Parse, Bind
+# and Execute messages interleave ("unnamed prepared statement does not
+# exist", or worse, one client binding another's statement). Stop the
+# server with stop.sh STATEDIR.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -71,7 +76,7 @@ for _ in $(seq 1 240); do
 	fi
 	if grep -q "listening" "$state/log" 2>/dev/null &&
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "postgres://postgres:postgres@127.0.0.1:$port/postgres?sslmode=disable&default_query_exec_mode=cache_describe"
+		echo "postgres://postgres:postgres@127.0.0.1:$port/postgres?sslmode=disable&default_query_exec_mode=simple_protocol"
 		exit 0
 	fi
 	sleep 0.25

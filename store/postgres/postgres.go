@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pgvector/pgvector-go"
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	"github.com/ragd/ragd"
@@ -160,9 +161,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 
-	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-		return pgxvec.RegisterTypes(ctx, conn)
-	}
+	cfg.AfterConnect = registerTypes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, ragd.WrapError(ragd.EInvalid, err, "The Postgres connection settings are invalid.")
@@ -185,6 +184,20 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// registerTypes registers pgvector's types on a new connection, and makes
+// them the types of pgvector.Vector values so that pgx can encode them
+// without asking the server (the simple protocol, which PGlite needs when
+// several connections share it, never asks).
+func registerTypes(ctx context.Context, conn *pgx.Conn) error {
+	if err := pgxvec.RegisterTypes(ctx, conn); err != nil {
+		return err
+	}
+	tm := conn.TypeMap()
+	tm.RegisterDefaultPgType(pgvector.Vector{}, "vector")
+	tm.RegisterDefaultPgType([]*pgvector.Vector{}, "_vector")
+	return nil
 }
 
 // prepare applies migrations and checks pgvector on a connection pool of
