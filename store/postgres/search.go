@@ -140,16 +140,11 @@ func validateSearch(q *ragd.SearchQuery) error {
 // queryTerms returns the distinct lexical terms of text in the order they
 // first appear: BM25 counts each query term once.
 func queryTerms(text string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, t := range lexical.Terms(text) {
-		t = cleanString(t)
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
+	terms := lexical.QueryTerms(text)
+	for i, t := range terms {
+		terms[i] = cleanString(t)
 	}
-	return out
+	return terms
 }
 
 // searchSQL builds the statement of a search and its arguments. empty is
@@ -181,32 +176,36 @@ func (db *DB) searchSQL(coll searchCollection, q ragd.SearchQuery) (query string
 	ORDER BY distance
 	LIMIT `+a.add(n)+`
 )`, `vr AS (
-	SELECT c.id, 1 - (c.embedding <=> `+vec+`::vector) AS score,
-	       row_number() OVER (ORDER BY 1 - (c.embedding <=> `+vec+`::vector) DESC, c.chunk_id) AS rank
-	FROM vc JOIN {schema}.chunks c ON c.id = vc.id
+	SELECT x.id, x.score, row_number() OVER (ORDER BY x.score DESC, x.chunk_id) AS rank
+	FROM (SELECT c.id, c.chunk_id, coalesce(nullif(1 - (c.embedding <=> `+vec+`::vector), 'NaN'), 0) AS score
+	      FROM vc JOIN {schema}.chunks c ON c.id = vc.id) x
 )`)
 		final = "vr"
 	}
 
 	if q.Mode == ragd.ModeLexical || q.Mode == ragd.ModeHybrid {
 		terms := queryTerms(q.Text)
-		if len(terms) == 0 && q.Mode == ragd.ModeLexical {
+		if (len(terms) == 0 || coll.lexLength == 0) && q.Mode == ragd.ModeLexical {
+			// No term to look for, or no chunk with any term.
 			return "", nil, true, nil
 		}
-		avg := 0.0
-		if coll.chunkCount > 0 {
+		avg := 1.0 // no posting can match when lexLength is 0
+		if coll.chunkCount > 0 && coll.lexLength > 0 {
 			avg = float64(coll.lexLength) / float64(coll.chunkCount)
 		}
 		termsParam := a.add(terms)
 		n := a.add(float64(coll.chunkCount))
-		k1, b, avgdl := a.add(float64(lexical.K1)), a.add(float64(lexical.B)), a.add(avg)
+		k1, b, oneMinusB, avgdl := a.add(float64(lexical.K1)), a.add(float64(lexical.B)), a.add(float64(1-lexical.B)), a.add(avg)
 		join := ""
 		if q.Filter != nil {
 			join = "JOIN {schema}.chunks c ON c.id = p.chunk AND " + filter
 		}
-		// BM25 exactly as lexical.Score: idf = ln(1 + (N - df + 0.5) /
-		// (df + 0.5)), times tf / (tf + k1 * (1 - b + b * dl / avgdl)),
-		// summed over the query terms in query order.
+		// BM25 as lexical.Score computes it, operation for operation, so
+		// that scores are equal to the last bit (up to ln):
+		//   IDF = ln(1 + (N - df + 0.5) / (df + 0.5))
+		//   TF  = tf / (tf + K1 * ((1 - B) + B * dl / avgdl))
+		// summed over the query terms in query order, as the reference
+		// ranker adds them.
 		ctes = append(ctes, `qt AS (
 	SELECT t.term, t.n FROM unnest(`+termsParam+`::text[]) WITH ORDINALITY AS t(term, n)
 )`, `df AS (
@@ -216,7 +215,7 @@ func (db *DB) searchSQL(coll searchCollection, q ragd.SearchQuery) (query string
 )`, `ls AS (
 	SELECT p.chunk AS id,
 	       sum(ln(1 + (`+n+`::float8 - df.df + 0.5) / (df.df + 0.5))
-	           * p.tf::float8 / (p.tf::float8 + `+k1+`::float8 * (1 - `+b+`::float8 + `+b+`::float8 * p.dl::float8 / `+avgdl+`::float8))
+	           * (p.tf::float8 / (p.tf::float8 + `+k1+`::float8 * (`+oneMinusB+`::float8 + `+b+`::float8 * p.dl::float8 / `+avgdl+`::float8)))
 	           ORDER BY df.n) AS score
 	FROM df JOIN {schema}.postings p ON p.collection_id = `+collParam+` AND p.term = df.term
 	`+join+`
@@ -240,10 +239,7 @@ func (db *DB) searchSQL(coll searchCollection, q ragd.SearchQuery) (query string
 		final = "fused"
 	}
 
-	where := "true"
-	if q.MinScore != 0 {
-		where = "s.score >= " + a.add(q.MinScore)
-	}
+	where := "s.score >= " + a.add(q.MinScore)
 	query = "WITH " + strings.Join(ctes, ",\n") + `
 SELECT c.chunk_id, c.document_id, d.title, d.source, c.text, c.headings, s.score, c.metadata, c.start_offset, c.end_offset
 FROM ` + final + ` s
