@@ -15,10 +15,9 @@ CREATE TABLE collections (
     max_tokens     integer NOT NULL,
     overlap_tokens integer NOT NULL,
     created_at     timestamptz NOT NULL,
-    -- Counts kept in step with writes, in the transactions that change
-    -- them. lex_length is the sum of the chunks' lengths in lexical terms:
-    -- with chunk_count it gives BM25's average length.
-    document_count bigint NOT NULL DEFAULT 0,
+    -- BM25's collection statistics, kept in step with writes by the
+    -- statements that change the chunks: how many chunks there are and the
+    -- sum of their lengths in lexical terms.
     chunk_count    bigint NOT NULL DEFAULT 0,
     lex_length     bigint NOT NULL DEFAULT 0
 );
@@ -69,7 +68,7 @@ CREATE INDEX chunks_document ON chunks (collection_id, document_id, ord, pos);
 CREATE TABLE postings (
     collection_id bigint NOT NULL,
     term          text COLLATE "C" NOT NULL,
-    chunk         bigint NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
+    chunk         bigint NOT NULL,
     tf            integer NOT NULL,
     dl            integer NOT NULL,
     PRIMARY KEY (collection_id, term, chunk)

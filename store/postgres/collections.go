@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,9 +18,44 @@ import (
 const MaxDimension = 16000
 
 // collectionRow is what searches and writes need to know of a collection.
+// Both fields are fixed for the collection's life, so a DB caches them by
+// name; a collection deleted and created again under the same name gets a
+// new ID, which the statements that use the cache detect (a foreign-key
+// violation on write, a different ID in the same batch on search).
 type collectionRow struct {
 	id        int64
 	dimension int
+}
+
+// collectionCache maps collection names to their rows.
+type collectionCache struct {
+	mu sync.Mutex
+	m  map[string]collectionRow
+}
+
+func (c *collectionCache) get(name string) (collectionRow, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.m[name]
+	return r, ok
+}
+
+func (c *collectionCache) put(name string, r collectionRow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]collectionRow)
+	}
+	if len(c.m) >= 10000 {
+		clear(c.m)
+	}
+	c.m[name] = r
+}
+
+func (c *collectionCache) forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, name)
 }
 
 // CreateCollection stores a new collection and creates its vector index.
@@ -64,7 +100,8 @@ func (db *DB) CreateCollection(ctx context.Context, c ragd.Collection) (ragd.Col
 	return c, nil
 }
 
-const collectionColumns = `name, embedder, dimension, max_tokens, overlap_tokens, created_at, document_count, chunk_count`
+const collectionColumns = `c.name, c.embedder, c.dimension, c.max_tokens, c.overlap_tokens, c.created_at,
+	(SELECT count(*) FROM {schema}.documents d WHERE d.collection_id = c.id), c.chunk_count`
 
 func scanCollection(row pgx.Row) (ragd.Collection, error) {
 	var c ragd.Collection
@@ -77,7 +114,7 @@ func scanCollection(row pgx.Row) (ragd.Collection, error) {
 // Collection returns the named collection with its document and chunk
 // counts, or ENotFound.
 func (db *DB) Collection(ctx context.Context, name string) (ragd.Collection, error) {
-	c, err := scanCollection(db.pool.QueryRow(ctx, db.sql(`SELECT `+collectionColumns+` FROM {schema}.collections WHERE name = $1`), name))
+	c, err := scanCollection(db.pool.QueryRow(ctx, db.sql(`SELECT `+collectionColumns+` FROM {schema}.collections c WHERE c.name = $1`), name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ragd.Collection{}, notFoundCollection(name)
 	}
@@ -89,7 +126,7 @@ func (db *DB) Collection(ctx context.Context, name string) (ragd.Collection, err
 
 // Collections returns every collection, sorted by name, with counts.
 func (db *DB) Collections(ctx context.Context) ([]ragd.Collection, error) {
-	rows, err := db.pool.Query(ctx, db.sql(`SELECT `+collectionColumns+` FROM {schema}.collections ORDER BY name`))
+	rows, err := db.pool.Query(ctx, db.sql(`SELECT `+collectionColumns+` FROM {schema}.collections c ORDER BY c.name`))
 	if err != nil {
 		return nil, db.wrap(err, "list collections")
 	}
@@ -126,6 +163,7 @@ func (db *DB) DeleteCollection(ctx context.Context, name string) error {
 		}
 		return nil
 	})
+	db.colls.forget(name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFoundCollection(name)
 	}
@@ -142,22 +180,23 @@ func (db *DB) DeleteCollection(ctx context.Context, name string) error {
 }
 
 // lookupCollection returns the ID and dimension of the named collection,
-// or ENotFound.
-func (db *DB) lookupCollection(ctx context.Context, q pgx.Tx, name string) (collectionRow, error) {
-	var c collectionRow
-	var err error
-	const query = `SELECT id, dimension FROM {schema}.collections WHERE name = $1`
-	if q != nil {
-		err = q.QueryRow(ctx, db.sql(query), name).Scan(&c.id, &c.dimension)
-	} else {
-		err = db.pool.QueryRow(ctx, db.sql(query), name).Scan(&c.id, &c.dimension)
+// or ENotFound: from the cache unless fresh is set.
+func (db *DB) lookupCollection(ctx context.Context, name string, fresh bool) (collectionRow, error) {
+	if !fresh {
+		if c, ok := db.colls.get(name); ok {
+			return c, nil
+		}
 	}
+	var c collectionRow
+	err := db.pool.QueryRow(ctx, db.sql(`SELECT id, dimension FROM {schema}.collections WHERE name = $1`), name).Scan(&c.id, &c.dimension)
 	if errors.Is(err, pgx.ErrNoRows) {
+		db.colls.forget(name)
 		return c, notFoundCollection(name)
 	}
 	if err != nil {
 		return c, db.wrap(err, "read collection")
 	}
+	db.colls.put(name, c)
 	return c, nil
 }
 

@@ -202,74 +202,62 @@ func (db *DB) PutDocument(ctx context.Context, doc ragd.Document, chunks []ragd.
 		doc.UpdatedAt = now
 	}
 
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		coll, err := db.lookupCollection(ctx, tx, doc.Collection)
+	for attempt := 0; ; attempt++ {
+		coll, err := db.lookupCollection(ctx, doc.Collection, attempt > 0)
 		if err != nil {
 			return err
 		}
 		if err := w.checkDimension(coll.dimension, doc.Collection); err != nil {
 			return err
 		}
-
-		b := &pgx.Batch{}
-		var inserted bool
-		b.Queue(db.sql(`
-			INSERT INTO {schema}.documents AS d (collection_id, id, title, source, content_type, metadata, content_hash, embedder, chunk_count, bytes, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
-			ON CONFLICT (collection_id, id) DO UPDATE SET
-				title = EXCLUDED.title, source = EXCLUDED.source, content_type = EXCLUDED.content_type,
-				metadata = EXCLUDED.metadata, content_hash = EXCLUDED.content_hash, embedder = EXCLUDED.embedder,
-				chunk_count = EXCLUDED.chunk_count, bytes = EXCLUDED.bytes,
-				created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
-			RETURNING (xmax = 0)`),
-			coll.id, doc.ID, cleanString(doc.Title), cleanString(doc.Source), cleanString(doc.ContentType),
-			docMeta, cleanString(doc.ContentHash), cleanString(doc.Embedder), len(chunks), doc.Bytes,
-			doc.CreatedAt, doc.UpdatedAt,
-		).QueryRow(func(r pgx.Row) error { return r.Scan(&inserted) })
-		b.Queue(db.sql(`
-			DELETE FROM {schema}.postings
-			WHERE chunk IN (SELECT id FROM {schema}.chunks WHERE collection_id = $1 AND document_id = $2)`),
-			coll.id, doc.ID)
-		var oldChunks, oldLength int64
-		b.Queue(db.sql(`
-			WITH old AS (DELETE FROM {schema}.chunks WHERE collection_id = $1 AND document_id = $2 RETURNING lex_length)
-			SELECT count(*), coalesce(sum(lex_length), 0)::bigint FROM old`),
-			coll.id, doc.ID,
-		).QueryRow(func(r pgx.Row) error { return r.Scan(&oldChunks, &oldLength) })
-		if len(chunks) > 0 {
-			b.Queue(db.sql(insertChunksSQL), append([]any{coll.id, doc.ID}, w.args()...)...)
+		// The upsert locks the document's row, so the second statement,
+		// whose snapshot is taken after it, sees the chunks of any
+		// concurrent writer of the same document that committed first and
+		// replaces them.
+		err = db.sendTx(ctx, func(b *pgx.Batch) {
+			b.Queue(db.sql(upsertDocumentSQL),
+				coll.id, doc.ID, cleanString(doc.Title), cleanString(doc.Source), cleanString(doc.ContentType),
+				docMeta, cleanString(doc.ContentHash), cleanString(doc.Embedder), len(chunks), doc.Bytes,
+				doc.CreatedAt, doc.UpdatedAt)
+			b.Queue(db.sql(replaceChunksSQL), append(append([]any{coll.id, doc.ID}, w.args()...), w.totalLength)...)
+		})
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+			// The collection is gone: deleted meanwhile, or deleted and
+			// created again under a new ID since it was cached.
+			db.colls.forget(doc.Collection)
+			if attempt == 0 {
+				continue
+			}
+			return ragd.WrapError(ragd.ENotFound, err, "Collection %q not found.", doc.Collection)
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		newDocs := int64(0)
-		if inserted {
-			newDocs = 1
-		}
-		// The collection's counters last: its row is the one lock that
-		// concurrent writers of a collection share.
-		_, err = tx.Exec(ctx, db.sql(`
-			UPDATE {schema}.collections
-			SET document_count = document_count + $2,
-			    chunk_count = chunk_count + $3,
-			    lex_length = lex_length + $4
-			WHERE id = $1`),
-			coll.id, newDocs, int64(len(chunks))-oldChunks, w.totalLength-oldLength)
-		return err
-	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
-		// The collection was deleted while the document was being written.
-		return ragd.WrapError(ragd.ENotFound, err, "Collection %q not found.", doc.Collection)
+		return db.wrap(err, "put document")
 	}
-	return db.wrap(err, "put document")
 }
 
-// insertChunksSQL inserts a document's chunks and their postings in one
-// statement, from arrays ($3...): chunks are matched to their postings by
-// their position in the input.
-const insertChunksSQL = `
-WITH ins AS (
+const upsertDocumentSQL = `
+INSERT INTO {schema}.documents (collection_id, id, title, source, content_type, metadata, content_hash, embedder, chunk_count, bytes, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (collection_id, id) DO UPDATE SET
+	title = EXCLUDED.title, source = EXCLUDED.source, content_type = EXCLUDED.content_type,
+	metadata = EXCLUDED.metadata, content_hash = EXCLUDED.content_hash, embedder = EXCLUDED.embedder,
+	chunk_count = EXCLUDED.chunk_count, bytes = EXCLUDED.bytes,
+	created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at`
+
+// replaceChunksSQL replaces a document's chunks and their postings and
+// updates the collection's BM25 statistics, in one statement. The new
+// chunks come as arrays ($3 to $13) and are matched to their postings ($14
+// to $16) by their position in the input; $17 is the sum of their lengths.
+// The collection's row, which every writer of the collection updates, is
+// locked last and held only until the COMMIT that follows.
+const replaceChunksSQL = `
+WITH old_postings AS (
+	DELETE FROM {schema}.postings
+	WHERE chunk IN (SELECT id FROM {schema}.chunks WHERE collection_id = $1 AND document_id = $2)
+), old AS (
+	DELETE FROM {schema}.chunks WHERE collection_id = $1 AND document_id = $2
+	RETURNING lex_length
+), ins AS (
 	INSERT INTO {schema}.chunks (collection_id, document_id, chunk_id, ord, pos, text, headings, start_offset, end_offset, tokens, hash, metadata, embedding, lex_length)
 	SELECT $1, $2, u.chunk_id, u.ord, u.pos::integer - 1, u.text,
 	       CASE WHEN u.headings IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.headings)) END,
@@ -277,13 +265,18 @@ WITH ins AS (
 	FROM unnest($3::text[], $4::integer[], $5::text[], $6::jsonb[], $7::integer[], $8::integer[], $9::integer[], $10::text[], $11::jsonb[], $12::vector[], $13::integer[])
 	     WITH ORDINALITY AS u(chunk_id, ord, text, headings, start_offset, end_offset, tokens, hash, metadata, embedding, lex_length, pos)
 	RETURNING id, pos, lex_length
+), new_postings AS (
+	INSERT INTO {schema}.postings (collection_id, term, chunk, tf, dl)
+	SELECT $1, p.term, ins.id, p.tf, ins.lex_length
+	FROM unnest($14::integer[], $15::text[], $16::integer[]) AS p(pos, term, tf)
+	JOIN ins ON ins.pos = p.pos
 )
-INSERT INTO {schema}.postings (collection_id, term, chunk, tf, dl)
-SELECT $1, p.term, ins.id, p.tf, ins.lex_length
-FROM unnest($14::integer[], $15::text[], $16::integer[]) AS p(pos, term, tf)
-JOIN ins ON ins.pos = p.pos`
+UPDATE {schema}.collections
+SET chunk_count = chunk_count - (SELECT count(*) FROM old) + (SELECT count(*) FROM ins),
+    lex_length = lex_length - (SELECT coalesce(sum(lex_length), 0) FROM old) + $17::bigint
+WHERE id = $1`
 
-// chunkWrite is a document's chunks as the column arrays of insertChunksSQL,
+// chunkWrite is a document's chunks as the column arrays of replaceChunksSQL,
 // with their postings.
 type chunkWrite struct {
 	ids, texts, hashes               []string
@@ -382,7 +375,7 @@ func (w *chunkWrite) checkDimension(dim int, collection string) error {
 	return nil
 }
 
-// args returns the arrays of insertChunksSQL, $3 on.
+// args returns the arrays of replaceChunksSQL, $3 to $16.
 func (w *chunkWrite) args() []any {
 	return []any{w.ids, w.ords, w.texts, w.headings, w.starts, w.ends, w.tokens, w.hashes, w.metadata, w.vectors, w.lens,
 		w.postPos, w.postTerms, w.postTF}
@@ -390,42 +383,53 @@ func (w *chunkWrite) args() []any {
 
 // DeleteDocument removes a document and its chunks, or returns ENotFound.
 func (db *DB) DeleteDocument(ctx context.Context, collection, id string) error {
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		coll, err := db.lookupCollection(ctx, tx, collection)
+	for attempt := 0; ; attempt++ {
+		coll, err := db.lookupCollection(ctx, collection, attempt > 0)
 		if err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		b.Queue(db.sql(`
-			DELETE FROM {schema}.postings
-			WHERE chunk IN (SELECT id FROM {schema}.chunks WHERE collection_id = $1 AND document_id = $2)`), coll.id, id)
-		var chunks, length int64
-		b.Queue(db.sql(`
-			WITH old AS (DELETE FROM {schema}.chunks WHERE collection_id = $1 AND document_id = $2 RETURNING lex_length)
-			SELECT count(*), coalesce(sum(lex_length), 0)::bigint FROM old`), coll.id, id).
-			QueryRow(func(r pgx.Row) error { return r.Scan(&chunks, &length) })
-		var docs int64
-		b.Queue(db.sql(`
-			WITH old AS (DELETE FROM {schema}.documents WHERE collection_id = $1 AND id = $2 RETURNING 1)
-			SELECT count(*) FROM old`), coll.id, id).
-			QueryRow(func(r pgx.Row) error { return r.Scan(&docs) })
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
+		var found int64
+		err = db.sendTx(ctx, func(b *pgx.Batch) {
+			// Lock the row first: a concurrent PutDocument of the document
+			// finishes before the chunks are read for deletion.
+			b.Queue(db.sql(`SELECT count(*) FROM (SELECT 1 FROM {schema}.documents WHERE collection_id = $1 AND id = $2 FOR UPDATE) x`), coll.id, id).
+				QueryRow(func(r pgx.Row) error { return r.Scan(&found) })
+			b.Queue(db.sql(deleteDocumentSQL), coll.id, id)
+		})
+		if err != nil {
+			return db.wrap(err, "delete document")
 		}
-		if docs == 0 {
+		if found == 0 {
+			if attempt == 0 {
+				// The cached collection may be a deleted one of the same
+				// name: look again before saying the document is missing.
+				if fresh, err := db.lookupCollection(ctx, collection, true); err != nil || fresh.id != coll.id {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+			}
 			return notFoundDocument(collection, id)
 		}
-		_, err = tx.Exec(ctx, db.sql(`
-			UPDATE {schema}.collections
-			SET document_count = document_count - $2, chunk_count = chunk_count - $3, lex_length = lex_length - $4
-			WHERE id = $1`), coll.id, docs, chunks, length)
-		return err
-	})
-	if err != nil {
-		return db.wrap(err, "delete document")
+		return nil
 	}
-	return nil
 }
+
+const deleteDocumentSQL = `
+WITH old_postings AS (
+	DELETE FROM {schema}.postings
+	WHERE chunk IN (SELECT id FROM {schema}.chunks WHERE collection_id = $1 AND document_id = $2)
+), old AS (
+	DELETE FROM {schema}.chunks WHERE collection_id = $1 AND document_id = $2
+	RETURNING lex_length
+), doc AS (
+	DELETE FROM {schema}.documents WHERE collection_id = $1 AND id = $2
+)
+UPDATE {schema}.collections
+SET chunk_count = chunk_count - (SELECT count(*) FROM old),
+    lex_length = lex_length - (SELECT coalesce(sum(lex_length), 0) FROM old)
+WHERE id = $1`
 
 // encodeMetadata returns metadata as jsonb text, or nil (SQL NULL) for a
 // nil map, with NUL removed from every string in it.

@@ -22,9 +22,7 @@ import (
 func explain(t *testing.T, db *DB, q ragd.SearchQuery) string {
 	t.Helper()
 	ctx := context.Background()
-	var coll searchCollection
-	err := db.pool.QueryRow(ctx, db.sql(`SELECT id, dimension, chunk_count, lex_length FROM {schema}.collections WHERE name = $1`), q.Collection).
-		Scan(&coll.id, &coll.dimension, &coll.chunkCount, &coll.lexLength)
+	coll, err := db.lookupCollection(ctx, q.Collection, true)
 	if err != nil {
 		t.Fatal(err)
 	}

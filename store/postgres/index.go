@@ -207,7 +207,7 @@ func (db *DB) reconcileIndexes(ctx context.Context) error {
 // collection) until [DB.BuildVectorIndex] or the next Open builds it again.
 // It returns ENotFound for a missing collection.
 func (db *DB) DropVectorIndex(ctx context.Context, collection string) error {
-	c, err := db.lookupCollection(ctx, nil, collection)
+	c, err := db.lookupCollection(ctx, collection, true)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (db *DB) DropVectorIndex(ctx context.Context, collection string) error {
 // fits in it is much faster. It returns ENotFound for a missing collection
 // and EInvalid for a collection without vectors.
 func (db *DB) BuildVectorIndex(ctx context.Context, collection, maintenanceWorkMem string) error {
-	c, err := db.lookupCollection(ctx, nil, collection)
+	c, err := db.lookupCollection(ctx, collection, true)
 	if err != nil {
 		return err
 	}

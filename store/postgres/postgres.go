@@ -133,8 +133,7 @@ type DB struct {
 	schema     string // quoted identifier
 	sqlr       *strings.Replacer
 	retryAfter time.Duration
-	// Now returns the current time; tests may replace it before use.
-	now func() time.Time
+	colls      collectionCache
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
@@ -173,7 +172,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		schema:     quoted,
 		sqlr:       strings.NewReplacer("{schema}", quoted),
 		retryAfter: opts.RetryAfter,
-		now:        time.Now,
 	}
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
@@ -321,6 +319,26 @@ func (db *DB) Pool() *pgxpool.Pool {
 // Schema returns the schema that holds ragd's tables.
 func (db *DB) Schema() string {
 	return db.opts.Schema
+}
+
+// sendTx runs the queries that queue adds to a batch as one transaction,
+// in one round trip: BEGIN, the queries, COMMIT. After a failure the
+// transaction is rolled back.
+func (db *DB) sendTx(ctx context.Context, queue func(b *pgx.Batch)) error {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	queue(b)
+	b.Queue("COMMIT")
+	br := db.pool.SendBatch(ctx, b)
+	err := br.Close()
+	if tx := br.Tx(); tx != nil {
+		// Committed, this only returns the connection to the pool; after
+		// a failure it ends the aborted transaction first.
+		if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) && err == nil {
+			err = rerr
+		}
+	}
+	return err
 }
 
 // sql puts the quoted schema name into a query template.

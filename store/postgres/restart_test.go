@@ -74,6 +74,7 @@ func (p *privatePGlite) stop(t *testing.T) {
 // extended protocol with prepared statements, which the shared test
 // database (simple protocol) does not.
 func TestRestartRecovery(t *testing.T) {
+	t.Parallel() // its server is its own: it overlaps the tests on the shared one
 	p := newPrivatePGlite(t)
 	dsn := p.start(t)
 	ctx := testContext(t)
