@@ -23,7 +23,7 @@ type privatePGlite struct {
 	port int
 }
 
-func newPrivatePGlite(t *testing.T) *privatePGlite {
+func newPrivatePGlite(t testing.TB) *privatePGlite {
 	t.Helper()
 	pgtest.DSN(t) // skipped (or failed in CI) like every database test
 	if _, err := exec.LookPath("node"); err != nil {
@@ -47,7 +47,7 @@ func (p *privatePGlite) script(name string) string {
 // start starts the server and returns its DSN in the protocol mode pgx
 // uses by default (cached prepared statements), as a production
 // deployment does; only one connection may use it at a time.
-func (p *privatePGlite) start(t *testing.T) string {
+func (p *privatePGlite) start(t testing.TB) string {
 	t.Helper()
 	cmd := exec.Command(p.script("start.sh"), strconv.Itoa(p.port), p.dir)
 	cmd.Stderr = os.Stderr
@@ -59,7 +59,7 @@ func (p *privatePGlite) start(t *testing.T) string {
 	return strings.Replace(dsn, "default_query_exec_mode=simple_protocol", "default_query_exec_mode=cache_statement", 1)
 }
 
-func (p *privatePGlite) stop(t *testing.T) {
+func (p *privatePGlite) stop(t testing.TB) {
 	t.Helper()
 	cmd := exec.Command(p.script("stop.sh"), p.dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
