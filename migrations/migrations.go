@@ -117,6 +117,36 @@ func ApplySchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	return err
 }
 
+// Pending returns the names of the migrations not yet applied to schema,
+// in order: all of them when the schema has none.
+func Pending(ctx context.Context, pool *pgxpool.Pool, schema string) ([]string, error) {
+	if err := ValidateSchema(schema); err != nil {
+		return nil, err
+	}
+	ms, err := All()
+	if err != nil {
+		return nil, err
+	}
+	r := runner{pool: pool, schema: schema, quoted: pgx.Identifier{schema}.Sanitize()}
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, r.quoted+".schema_migrations").Scan(&exists); err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	applied := map[string]string{}
+	if exists {
+		if applied, err = r.applied(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out []string
+	for _, m := range ms {
+		if _, ok := applied[m.Name]; !ok {
+			out = append(out, m.Name)
+		}
+	}
+	return out, nil
+}
+
 // apply applies ms and returns the names of the files this call applied.
 func apply(ctx context.Context, pool *pgxpool.Pool, schema string, ms []Migration) ([]string, error) {
 	if err := ValidateSchema(schema); err != nil {

@@ -80,10 +80,17 @@ func TestApplyTwiceIsNoOp(t *testing.T) {
 	pool := mustPool(t)
 	ctx := testContext(t)
 	schema := pgtest.Schema(t, pgtest.DSN(t))
+	ms, _ := migrations.All()
+	pending, err := migrations.Pending(ctx, pool, schema)
+	if err != nil || len(pending) != len(ms) {
+		t.Fatalf("Pending on an empty schema = %v, %v; want all %d", pending, err, len(ms))
+	}
 	if err := migrations.ApplySchema(ctx, pool, schema); err != nil {
 		t.Fatal(err)
 	}
-	ms, _ := migrations.All()
+	if pending, err := migrations.Pending(ctx, pool, schema); err != nil || len(pending) != 0 {
+		t.Fatalf("Pending after ApplySchema = %v, %v; want none", pending, err)
+	}
 	first := applied(t, pool, schema)
 	if len(first) != len(ms) {
 		t.Fatalf("applied %v, want all %d migrations", first, len(ms))

@@ -130,7 +130,6 @@ func (o Options) validate() error {
 type DB struct {
 	pool       *pgxpool.Pool
 	opts       Options
-	schema     string // quoted identifier
 	sqlr       *strings.Replacer
 	retryAfter time.Duration
 	colls      collectionCache
@@ -169,7 +168,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	db := &DB{
 		pool:       pool,
 		opts:       opts,
-		schema:     quoted,
 		sqlr:       strings.NewReplacer("{schema}", quoted),
 		retryAfter: opts.RetryAfter,
 	}
@@ -212,6 +210,11 @@ func prepare(ctx context.Context, cfg *pgxpool.Config, opts Options) error {
 	}
 	defer pool.Close()
 
+	// Check pgvector before migrating, when it is installed already, and
+	// after, when the migrations installed it.
+	if err := checkPgvector(ctx, pool, opts, false); err != nil {
+		return err
+	}
 	if !opts.SkipMigrations {
 		if err := migrations.ApplySchema(ctx, pool, opts.Schema); err != nil {
 			if e := classify(err, opts.RetryAfter); e.Code == ragd.EUnavailable {
@@ -220,29 +223,40 @@ func prepare(ctx context.Context, cfg *pgxpool.Config, opts Options) error {
 			return ragd.WrapError(ragd.EInternal, err, "Applying the database migrations failed.")
 		}
 	}
+	if err := checkPgvector(ctx, pool, opts, true); err != nil {
+		return err
+	}
+	pending, err := migrations.Pending(ctx, pool, opts.Schema)
+	if err != nil {
+		return classify(err, opts.RetryAfter)
+	}
+	if len(pending) > 0 {
+		return ragd.Errorf(ragd.EInternal, "Schema %q lacks migrations %s; run `ragd migrate`.", opts.Schema, strings.Join(pending, ", "))
+	}
+	return nil
+}
 
+// checkPgvector refuses pgvector older than MinPgvectorVersion and warns
+// about versions older than the recommended one. A missing extension is an
+// error only when required.
+func checkPgvector(ctx context.Context, pool *pgxpool.Pool, opts Options, required bool) error {
 	var version *string
-	err = pool.QueryRow(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&version)
+	err := pool.QueryRow(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&version)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return classify(fmt.Errorf("read pgvector version: %w", err), opts.RetryAfter)
 	}
 	if version == nil {
-		return ragd.Errorf(ragd.EInternal, "The pgvector extension is not installed in this database; run `ragd migrate` or CREATE EXTENSION vector as a superuser.")
+		if required {
+			return ragd.Errorf(ragd.EInternal, "The pgvector extension is not installed in this database; run `ragd migrate` or CREATE EXTENSION vector as a superuser.")
+		}
+		return nil
 	}
 	if err := checkPgvectorVersion(*version); err != nil {
 		return err
 	}
-	if compareVersions(*version, recommendedPgvectorVersion) < 0 {
+	if required && compareVersions(*version, recommendedPgvectorVersion) < 0 {
 		opts.Logger.Warn("pgvector is older than the recommended version, which fixes HNSW index corruption during vacuum",
 			"pgvector_version", *version, "recommended", recommendedPgvectorVersion)
-	}
-	var present bool
-	err = pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, pgx.Identifier{opts.Schema, "chunks"}.Sanitize()).Scan(&present)
-	if err != nil {
-		return classify(fmt.Errorf("check schema: %w", err), opts.RetryAfter)
-	}
-	if !present {
-		return ragd.Errorf(ragd.EInternal, "The ragd tables are missing from schema %q; run `ragd migrate`.", opts.Schema)
 	}
 	return nil
 }

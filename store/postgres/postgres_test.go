@@ -172,3 +172,20 @@ func TestTwoHandles(t *testing.T) {
 		t.Errorf("search in a collection deleted through the other handle: %v, want %s", err, ragd.ENotFound)
 	}
 }
+
+// TestSkipMigrations: a store told not to migrate refuses a schema that
+// lacks migrations, saying what to run, and opens once they are applied.
+func TestSkipMigrations(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn)
+	ctx := testContext(t)
+	_, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, SkipMigrations: true})
+	if err == nil || !strings.Contains(err.Error(), "ragd migrate") {
+		t.Fatalf("Open without migrations on an empty schema = %v, want an error saying to run ragd migrate", err)
+	}
+	mustOpenDB(t, postgres.Options{Schema: schema})
+	db := mustOpenDB(t, postgres.Options{Schema: schema, SkipMigrations: true})
+	if err := db.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

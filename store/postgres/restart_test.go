@@ -144,7 +144,9 @@ func TestRestartRecovery(t *testing.T) {
 	}
 
 	p.start(t)
-	deadline := time.Now().Add(30 * time.Second)
+	back := time.Now()
+	deadline := back.Add(30 * time.Second)
+	failures := 0
 	for {
 		err := search()
 		if err == nil {
@@ -153,11 +155,13 @@ func TestRestartRecovery(t *testing.T) {
 		if code := ragd.ErrorCode(err); code != ragd.EUnavailable {
 			t.Fatalf("search while the database comes back: %v (code %q), want %s or success", err, code, ragd.EUnavailable)
 		}
+		failures++
 		if time.Now().After(deadline) {
 			t.Fatalf("the store did not recover within 30 s of the database's return: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	t.Logf("served again %v after the database came back, after %d failed searches", time.Since(back).Round(time.Millisecond), failures)
 	got, err := db.Chunks(ctx, "c", "d")
 	if err != nil || len(got) != 2 {
 		t.Fatalf("after recovery Chunks = %d chunks, %v; want the 2 stored before the restart", len(got), err)
