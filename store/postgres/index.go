@@ -221,8 +221,10 @@ func (db *DB) DropVectorIndex(ctx context.Context, collection string) error {
 // parameters of the DB's Options, without blocking writes. Use it after a
 // bulk load or to apply new parameters. maintenanceWorkMem, when not empty
 // (for example "1GB"), is the memory the build may use: an HNSW build that
-// fits in it is much faster. It returns ENotFound for a missing collection
-// and EInvalid for a collection without vectors.
+// fits in it is much faster. When another process is building the same
+// index at that moment, it leaves the build to it and returns nil. It
+// returns ENotFound for a missing collection and EInvalid for a collection
+// without vectors (or too wide for an HNSW index).
 func (db *DB) BuildVectorIndex(ctx context.Context, collection, maintenanceWorkMem string) error {
 	c, err := db.lookupCollection(ctx, collection, true)
 	if err != nil {

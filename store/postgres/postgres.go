@@ -2,14 +2,32 @@
 // processes can share one database.
 //
 // The schema comes from package migrations and is applied by [Open] (or by
-// `ragd migrate`). Every collection with vectors has its own partial HNSW
-// index (cosine) on its chunks, on embedding::vector(dimension), so the
-// planner uses an index made for that collection's dimension; filtered
+// `ragd migrate`) into one PostgreSQL schema, "ragd" unless configured;
+// every statement names it, so nothing depends on search_path.
+//
+// Vectors: every collection with vectors has its own partial HNSW index
+// (cosine) on the shared chunks table, on embedding::vector(dimension), so
+// that collections of different dimensions coexist and the planner uses the
+// index made for the collection searched. The index is created, empty,
+// with the collection and kept up to date by inserts; for a bulk load,
+// [DB.DropVectorIndex] then [DB.BuildVectorIndex] is much faster. Filtered
 // vector searches run pgvector's iterative index scans, so a filter never
-// makes a search return fewer hits than exist. Lexical search is BM25 in SQL
-// over a postings table that PutDocument fills with the terms of package
-// lexical, and ranks exactly as [lexical.Score]. Hybrid search fuses both
-// lists by reciprocal rank in the same statement.
+// makes a search return fewer hits than exist.
+//
+// Lexical search is BM25 in SQL over a postings table that PutDocument
+// fills with the terms of package lexical, and ranks exactly as
+// [lexical.Score]. Hybrid search fuses both lists by reciprocal rank in the
+// same statement. A write is one transaction and a search one statement,
+// each sent in one round trip.
+//
+// Errors are *ragd.Error values: ENotFound, EConflict, EInvalid (checked
+// before any SQL runs, dimension mismatches included) and EUnavailable, with
+// a RetryAfter, while the database cannot be reached; the pool reconnects
+// by itself when it is back.
+//
+// Tests run on PGlite (PostgreSQL compiled to WebAssembly, see .ci/pglite),
+// whose connections share one session: there, use the simple protocol
+// (default_query_exec_mode=simple_protocol in the DSN).
 package postgres
 
 import (
