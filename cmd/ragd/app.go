@@ -21,8 +21,8 @@ import (
 	"github.com/ragd/ragd/ingest/fetch"
 	"github.com/ragd/ragd/ingest/jobs"
 	"github.com/ragd/ragd/ingest/jobs/boltstore"
+	"github.com/ragd/ragd/ingest/jobs/pgstore"
 	"github.com/ragd/ragd/retrieve"
-	"github.com/ragd/ragd/store/local"
 	"github.com/ragd/ragd/wordpiece"
 	"github.com/ragd/ragd/workersai"
 )
@@ -147,19 +147,6 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 	return a, nil
 }
 
-// openStore opens the configured index store.
-func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (Store, error) {
-	switch cfg.Store {
-	case "local":
-		db, err := local.Open(filepath.Join(cfg.DataDir, "index"), local.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("local store: %w", err)
-		}
-		return db, nil
-	}
-	return nil, fmt.Errorf("store %q is not available in this build", cfg.Store)
-}
-
 // openJobs builds the batch job manager with its store, the folders jobs
 // may read and the SSRF-safe URL fetcher. Run starts it.
 func (a *App) openJobs() (*jobs.Manager, error) {
@@ -174,11 +161,24 @@ func (a *App) openJobs() (*jobs.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := boltstore.Open(filepath.Join(a.Config.DataDir, "jobs.db"), boltstore.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("job store: %w", err)
+	var st jobs.Store
+	if a.Config.Store == "postgres" {
+		// Jobs live beside the index, so every ragd process on the
+		// database works on the same queue.
+		pool, err := jobsPool(context.Background(), a.Config.DatabaseURL, a.Config.DBSchema)
+		if err != nil {
+			return nil, fmt.Errorf("job store: %w", err)
+		}
+		a.closers = append(a.closers, func() error { pool.Close(); return nil })
+		st = pgstore.New(pool)
+	} else {
+		bs, err := boltstore.Open(filepath.Join(a.Config.DataDir, "jobs.db"), boltstore.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("job store: %w", err)
+		}
+		a.closers = append(a.closers, bs.Close)
+		st = bs
 	}
-	a.closers = append(a.closers, st.Close)
 	m, err := jobs.New(jobs.Config{Store: st, Ingester: a.Ingest, Roots: roots, Fetcher: fetcher, Logger: a.Logger.With("component", "jobs")})
 	if err != nil {
 		return nil, err
