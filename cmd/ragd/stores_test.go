@@ -12,14 +12,21 @@ import (
 	"github.com/ragd/ragd/store/postgres/pgtest"
 )
 
-// TestPostgresStoreEndToEnd runs ragd on the Postgres store: uploads,
-// unchanged re-uploads, vector, lexical and hybrid search, a batch job on
-// the Postgres queue, and a restart that finds everything again.
+// TestPostgresStoreEndToEnd runs ragd on the Postgres store: migrate,
+// uploads, unchanged re-uploads, vector, lexical and hybrid search, a
+// streamed answer, a batch job on the Postgres queue, a second ragd on the
+// same database, and a restart that finds everything again.
 func TestPostgresStoreEndToEnd(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	cfg := testConfig(t)
 	cfg.Store = "postgres"
-	cfg.DatabaseURL = dsn
+	// Small pools: two ragd processes share the test server with other
+	// test packages.
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	cfg.DatabaseURL = dsn + sep + "pool_max_conns=2"
 	cfg.DBSchema = pgtest.Schema(t, dsn)
 	cfg.Embedder = "hash:64"
 	root := t.TempDir()
@@ -115,6 +122,36 @@ func TestPostgresStoreEndToEnd(t *testing.T) {
 		t.Fatalf("job ended %+v", job)
 	}
 
+	// A streamed answer cites the document about bread.
+	events := postStream(t, base+"/query", map[string]any{"query": "Why does bread rise?"})
+	if len(events) < 3 || events[0].name != "sources" || events[len(events)-1].name != "done" {
+		t.Fatalf("query events: %+v", events)
+	}
+	if !strings.Contains(events[0].data, want) {
+		t.Errorf("sources do not include the bread document %s: %s", want, events[0].data)
+	}
+
+	// A second ragd on the same database serves what the first stored, and
+	// the first sees what the second stores.
+	other := startApp(t, cfg)
+	if got := search(other.URL+"/v1/collections/kb", "hybrid"); got != want {
+		t.Errorf("second process: top hit %s, want %s", got, want)
+	}
+	code, ice := uploadFiles(t, other.URL+"/v1/collections/kb/documents", []fileUpload{{"ice.md", "Ice floats because it is less dense than liquid water."}})
+	if code != 201 || len(ice) != 1 {
+		t.Fatalf("upload through the second process: %d", code)
+	}
+	var iceHits struct {
+		Data []struct {
+			DocumentID string `json:"document_id"`
+		}
+	}
+	call(t, "POST", base+"/search", map[string]any{"query": "why does ice float", "mode": "lexical", "top_k": 1}, &iceHits)
+	if len(iceHits.Data) != 1 || iceHits.Data[0].DocumentID != ice[0].ID {
+		t.Errorf("first process does not see the second's upload: %+v", iceHits)
+	}
+	other.stop()
+
 	srv.stop()
 	srv = startApp(t, cfg)
 	if got := search(srv.URL+"/v1/collections/kb", "hybrid"); got != want {
@@ -123,7 +160,7 @@ func TestPostgresStoreEndToEnd(t *testing.T) {
 	var list struct {
 		Data []struct{ ID string } `json:"data"`
 	}
-	if code := call(t, "GET", srv.URL+"/v1/collections/kb/documents", nil, &list); code != 200 || len(list.Data) != 5 {
+	if code := call(t, "GET", srv.URL+"/v1/collections/kb/documents", nil, &list); code != 200 || len(list.Data) != 6 {
 		t.Errorf("documents after restart: %d %+v", code, list)
 	}
 }
