@@ -95,6 +95,7 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 		Dimension:       a.embedders.dimension,
 		DefaultEmbedder: cfg.Embedder,
 		Logger:          logger.With("component", "ingest"),
+		Observe:         metrics.ObserveIngestStage,
 	}
 	a.Retrieve = &retrieve.Service{
 		Store:    a.Store,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -204,6 +205,17 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	var before ragd.Collection
 	call(t, "GET", base, nil, &before)
+	if resp, err := http.Get(srv.URL + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, stage := range []string{"extract", "chunk", "embed", "store"} {
+			if want := `ragd_ingest_stage_seconds_count{stage="` + stage + `"} 1`; !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	}
 
 	type apiErr struct {
 		Error struct{ Code, Message string }
