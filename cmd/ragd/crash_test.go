@@ -48,6 +48,13 @@ func startProcess(t *testing.T, dataDir, addr string) *serverProcess {
 	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--data-dir", dataDir, "--embedder", "hash:64", "--llm", "extractive")
 	cmd.Env = append(os.Environ(), "RAGD_TEST_AS_RAGD=1", "RAGD_LOG_LEVEL=error")
 	cmd.Stderr = os.Stderr
+	return waitProcess(t, cmd, addr)
+}
+
+// waitProcess starts cmd, a ragd server on addr, and waits until it
+// answers /healthz.
+func waitProcess(t *testing.T, cmd *exec.Cmd, addr string) *serverProcess {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
