@@ -5,9 +5,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/lexical"
 	"github.com/ragd/ragd/textseg"
 )
 
@@ -36,7 +36,7 @@ func Extract(question string, sources []ragd.Source) []string {
 	}
 	sources = sources[:min(len(sources), extractiveSources)]
 	qTerms := map[string]bool{}
-	for _, w := range words(question) {
+	for _, w := range lexical.QueryTerms(question) {
 		qTerms[w] = true
 	}
 	var cands []scoredSentence
@@ -49,7 +49,7 @@ func Extract(question string, sources []ragd.Source) []string {
 			}
 			cands = append(cands, scoredSentence{source: i, pos: j, text: text})
 			seen := map[string]bool{}
-			for _, w := range words(text) {
+			for _, w := range lexical.Terms(text) {
 				if qTerms[w] && !seen[w] {
 					seen[w] = true
 					df[w]++
@@ -67,7 +67,7 @@ func Extract(question string, sources []ragd.Source) []string {
 	for k := range cands {
 		c := &cands[k]
 		seen := map[string]bool{}
-		for _, w := range words(c.text) {
+		for _, w := range lexical.Terms(c.text) {
 			if qTerms[w] && !seen[w] {
 				seen[w] = true
 				c.score += math.Log(1 + n/float64(df[w]))
@@ -106,28 +106,4 @@ func Extract(question string, sources []ragd.Source) []string {
 		out[i] = sep + c.text + " [" + strconv.Itoa(sources[c.source].N) + "]"
 	}
 	return out
-}
-
-// words splits text into lower-cased words of letters and digits, without
-// the most common English function words.
-func words(text string) []string {
-	f := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-	out := f[:0]
-	for _, w := range f {
-		if !stopWords[w] {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
-var stopWords = map[string]bool{
-	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true, "but": true,
-	"by": true, "can": true, "do": true, "does": true, "for": true, "from": true, "how": true, "i": true,
-	"if": true, "in": true, "into": true, "is": true, "it": true, "its": true, "of": true, "on": true,
-	"or": true, "that": true, "the": true, "their": true, "then": true, "there": true, "these": true,
-	"they": true, "this": true, "to": true, "was": true, "what": true, "when": true, "where": true,
-	"which": true, "who": true, "why": true, "will": true, "with": true, "you": true, "your": true,
 }

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/fuse"
 )
 
 // Searcher is the index as retrieval uses it.
@@ -146,7 +147,7 @@ func (s *Service) rerank(ctx context.Context, query string, hits []ragd.Hit) ([]
 	for i := range out {
 		out[i].Score = scores[i]
 	}
-	sortHits(out)
+	fuse.Sort(out)
 	return out, nil
 }
 
