@@ -35,6 +35,29 @@ func makeZip(tb testing.TB, entries ...zipEntry) []byte {
 	return buf.Bytes()
 }
 
+// odfZip builds an OpenDocument-style archive: its "mimetype" entry first
+// and stored uncompressed, as the OpenDocument and EPUB specifications
+// require.
+func odfZip(tb testing.TB, mimetype string) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "mimetype", Method: zip.Store})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.Write([]byte(mimetype))
+	w, err = zw.Create("content.xml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.Write([]byte("<x/>"))
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 const contentTypesXML = `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`
 
 func TestSniff(t *testing.T) {
@@ -43,7 +66,8 @@ func TestSniff(t *testing.T) {
 	docx := makeZip(t, zipEntry{"[Content_Types].xml", contentTypesXML}, zipEntry{"word/document.xml", "<w:document/>"})
 	xlsx := makeZip(t, zipEntry{"[Content_Types].xml", contentTypesXML}, zipEntry{"xl/workbook.xml", "<workbook/>"})
 	pptx := makeZip(t, zipEntry{"[Content_Types].xml", contentTypesXML}, zipEntry{"ppt/presentation.xml", "<p/>"})
-	odt := makeZip(t, zipEntry{"mimetype", "application/vnd.oasis.opendocument.text"}, zipEntry{"content.xml", "<x/>"})
+	odt := odfZip(t, "application/vnd.oasis.opendocument.text")
+	epub := odfZip(t, "application/epub+zip")
 	plainZip := makeZip(t, zipEntry{"a.txt", "hello"})
 	ole := append([]byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"), make([]byte, 600)...)
 	encOOXML := append(append([]byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"), make([]byte, 100)...), []byte("E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e\x00")...)
@@ -67,6 +91,7 @@ func TestSniff(t *testing.T) {
 		{"xlsx", "a.docx", "", xlsx, ragd.EUnsupported, "Excel"},
 		{"pptx", "a.pptx", "", pptx, ragd.EUnsupported, "PowerPoint"},
 		{"odt", "a.odt", "", odt, ragd.EUnsupported, "OpenDocument"},
+		{"epub", "a.epub", "", epub, ragd.EUnsupported, "EPUB"},
 		{"zip", "a.docx", "", plainZip, ragd.EUnsupported, "a ZIP archive"},
 		{"legacy doc", "a.doc", "", ole, ragd.EUnsupported, "legacy Microsoft Office"},
 		{"encrypted docx", "a.docx", "", encOOXML, ragd.EInvalid, "password"},
