@@ -163,6 +163,10 @@ func (e *Extractor) ExtractAs(ctx context.Context, typ string, f ingest.File) (d
 		docs, err = e.markdown(f, true)
 	case TypeHTML:
 		docs, err = e.html(f)
+	case TypeCSV:
+		docs, err = e.csv(f)
+	case TypeJSONL:
+		docs, err = e.jsonl(f)
 	default:
 		return nil, fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract %s", typ)
 	}

@@ -91,3 +91,31 @@ func FuzzMarkdown(f *testing.F) {
 		checkDocs(t, docs, err)
 	})
 }
+
+func FuzzRecords(f *testing.F) {
+	for _, s := range []string{
+		"id,name\n1,a\n2,\"b\"\"c\"\n",
+		"a;b\n1;2;3\n\"x\n",
+		"{\"id\": 1, \"text\": \"a\", \"m\": {\"k\": [1]}}\n{\"text\": 2}\n",
+		"{\"body\": \"x\", \"id\": 1e300}\n[[[[[]]]]]\n{\"id\": \"a\", \"text\": \"b\"}\n{\"id\": \"a\", \"text\": \"c\"}",
+	} {
+		f.Add(s, false, true)
+		f.Add(s, true, false)
+	}
+	f.Fuzz(func(t *testing.T, src string, jsonl, rows bool) {
+		e := extract.New(extract.Options{RowsAsDocuments: rows, MaxDepth: 8})
+		typ := extract.TypeCSV
+		if jsonl {
+			typ = extract.TypeJSONL
+		}
+		docs, err := e.ExtractAs(context.Background(), typ, ingest.File{Name: "f", Data: []byte(src)})
+		checkDocs(t, docs, err)
+		keys := map[string]bool{}
+		for _, d := range docs {
+			if rows && (d.Key == "" || keys[d.Key]) {
+				t.Fatalf("missing or repeated key %q", d.Key)
+			}
+			keys[d.Key] = true
+		}
+	})
+}

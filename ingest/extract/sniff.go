@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"mime"
 	"strings"
 	"unicode/utf8"
@@ -62,7 +61,7 @@ func Sniff(name, declared string, data []byte) (string, error) {
 		}
 		return TypeText, nil
 	case TypeJSONL:
-		if jsonLines(text, len(head) < len(data)) {
+		if jsonLines(text, len(head) < len(data), false) {
 			return TypeJSONL, nil
 		}
 		return TypeText, nil
@@ -74,7 +73,7 @@ func Sniff(name, declared string, data []byte) (string, error) {
 	}
 	// No text extension: the content decides.
 	switch {
-	case jsonLines(text, len(head) < len(data)):
+	case jsonLines(text, len(head) < len(data), true):
 		return TypeJSONL, nil
 	case looksLikeMarkdown(text):
 		return TypeMarkdown, nil
@@ -414,23 +413,25 @@ func csvDelimiter(text, extension string, truncated bool) rune {
 	for _, d := range candidates {
 		r := csv.NewReader(strings.NewReader(text))
 		r.Comma = d
-		r.FieldsPerRecord = 0 // all records must have the first one's count
+		r.FieldsPerRecord = -1
 		r.LazyQuotes = true
-		n, fields := 0, 0
-		ok := true
+		n, fields, same := 0, 0, 0
 		for n < 20 {
 			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			}
 			if err != nil {
-				ok = false
 				break
 			}
-			fields = len(rec)
+			if n == 0 {
+				fields = len(rec)
+			}
+			if len(rec) == fields {
+				same++
+			}
 			n++
 		}
-		if ok && n > 0 && fields >= 2 {
+		// The header's cell count on (nearly) every row sampled: a bad row
+		// fails alone when the file is read.
+		if n > 0 && fields >= 2 && same*5 >= n*4 {
 			return d
 		}
 	}
@@ -438,24 +439,31 @@ func csvDelimiter(text, extension string, truncated bool) rune {
 }
 
 // jsonLines reports whether the non-empty lines of text (the last one
-// skipped when truncated) are JSON objects; a single line must be one too.
-func jsonLines(text string, truncated bool) bool {
+// skipped when truncated) are JSON objects. When strict (no .jsonl
+// extension or declared type) every line must be one; else the first must
+// be and most of them must be, so that a JSON Lines file with a few bad
+// lines is still read as one (the bad lines fail alone).
+func jsonLines(text string, truncated, strict bool) bool {
 	lines := strings.Split(text, "\n")
 	if truncated && len(lines) > 1 {
 		lines = lines[:len(lines)-1]
 	}
-	n := 0
+	good, bad := 0, 0
 	for _, l := range lines {
 		l = strings.TrimSpace(l)
 		if l == "" {
 			continue
 		}
 		if l[0] != '{' || !json.Valid([]byte(l)) {
-			return false
+			if strict || good == 0 {
+				return false
+			}
+			bad++
+			continue
 		}
-		n++
+		good++
 	}
-	return n > 0
+	return good > bad
 }
 
 // looksLikeMarkdown reports Markdown signals in text without an extension:
