@@ -175,6 +175,8 @@ func (e *Extractor) ExtractAs(ctx context.Context, typ string, f ingest.File) (d
 		docs, err = e.html(f)
 	case TypePDF:
 		docs, err = e.pdfDoc(ctx, f)
+	case TypeDOCX:
+		docs, err = e.docx(f)
 	case TypeCSV:
 		docs, err = e.csv(f)
 	case TypeJSONL:

@@ -119,3 +119,14 @@ func FuzzRecords(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDOCX(f *testing.F) {
+	f.Add(structuredDocx(f, wNS, relNS))
+	f.Add(structuredDocx(f, wStrict, relNSStr))
+	f.Add(makeZip(f, zipEntry{"[Content_Types].xml", contentTypesXML}, zipEntry{"word/document.xml", `<w:document ` + wNS + `><w:body>` + textBox + `</w:body></w:document>`}))
+	e := extract.New(extract.Options{MaxDecompressed: 8 << 20})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		docs, err := e.ExtractAs(context.Background(), extract.TypeDOCX, ingest.File{Name: "f.docx", Data: data})
+		checkDocs(t, docs, err)
+	})
+}
