@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/adler32"
 	"hash/crc32"
 	"runtime"
 	"strings"
@@ -133,24 +134,39 @@ func TestDOCXStructure(t *testing.T) {
 	}
 }
 
-// deflateZeros returns n bytes of zeros, deflated, quickly: one flushed
-// deflate block of 1 MiB of zeros repeated (back-references stay within
-// zeros), then a final empty block.
-func deflateZeros(tb testing.TB, n int) (data []byte, crc uint32) {
+// deflateRepeated returns piece repeated n times, deflated, quickly: the
+// piece is deflated once as a flushed, non-final block and that block
+// repeated (its back-references stay inside the repeated data), then a
+// final empty block ends the stream. crc is the CRC-32 of the whole.
+func deflateRepeated(tb testing.TB, piece []byte, n int) (data []byte, crc uint32) {
 	tb.Helper()
-	const piece = 1 << 20
 	var blk bytes.Buffer
 	w, _ := flate.NewWriter(&blk, flate.BestCompression)
-	zeros := make([]byte, piece)
-	w.Write(zeros)
+	w.Write(piece)
 	w.Flush()
 	var out bytes.Buffer
-	for i := 0; i < n/piece; i++ {
+	for i := 0; i < n; i++ {
 		out.Write(blk.Bytes())
-		crc = crc32.Update(crc, crc32.IEEETable, zeros)
+		crc = crc32.Update(crc, crc32.IEEETable, piece)
 	}
 	out.Write([]byte{0x03, 0x00}) // final, fixed-Huffman block holding only end-of-block
 	return out.Bytes(), crc
+}
+
+// zlibRepeated is deflateRepeated in a zlib wrapper (PDF's FlateDecode).
+func zlibRepeated(tb testing.TB, piece []byte, n int) []byte {
+	data, _ := deflateRepeated(tb, piece, n)
+	sum := adler32.New()
+	for i := 0; i < n; i++ {
+		sum.Write(piece)
+	}
+	out := append([]byte{0x78, 0xda}, data...)
+	return sum.Sum(out)
+}
+
+// deflateZeros returns n bytes of zeros (a multiple of 1 MiB), deflated.
+func deflateZeros(tb testing.TB, n int) (data []byte, crc uint32) {
+	return deflateRepeated(tb, make([]byte, 1<<20), n>>20)
 }
 
 // rawZip builds an archive whose entries are written raw, with the sizes

@@ -85,6 +85,9 @@ func TestManifestFixtures(t *testing.T) {
 	ctx := context.Background()
 	for _, m := range entries {
 		t.Run(m.File, func(t *testing.T) {
+			if strings.HasPrefix(m.File, "pdf/") {
+				needPDFEngine(t)
+			}
 			data, err := os.ReadFile(filepath.Join(dir, m.File))
 			if err != nil {
 				t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestPDFPagesAndMetadata(t *testing.T) {
+	needPDFEngine(t)
 	e := extract.New(extract.Options{CacheDir: testCacheDir})
 	defer e.Close()
 	data := textPDF(t, []string{"First page words."}, []string{"Second page words."})
@@ -41,6 +42,7 @@ func TestPDFPagesAndMetadata(t *testing.T) {
 // TestPDFHostile feeds the PDF reader the hostile files of RELIABILITY.md
 // H-1 to H-3: each fails with its reason, quickly.
 func TestPDFHostile(t *testing.T) {
+	needPDFEngine(t)
 	e := extract.New(extract.Options{CacheDir: testCacheDir})
 	defer e.Close()
 	page := "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"
@@ -73,6 +75,7 @@ func TestPDFHostile(t *testing.T) {
 // TestPDFHeadings checks that a line set much larger than the body text
 // becomes a heading, and the document's title without an Info title.
 func TestPDFHeadings(t *testing.T) {
+	needPDFEngine(t)
 	e := extract.New(extract.Options{CacheDir: testCacheDir})
 	defer e.Close()
 	content := "BT /F1 24 Tf 72 720 Td (Annual Results) Tj ET\n" +
@@ -91,5 +94,28 @@ func TestPDFHeadings(t *testing.T) {
 	}
 	if d.Title != "Annual Results" {
 		t.Errorf("title = %q", d.Title)
+	}
+}
+
+// TestPDFTextCap (H-11): extraction stops at Options.MaxText and marks the
+// document truncated.
+func TestPDFTextCap(t *testing.T) {
+	needPDFEngine(t)
+	e := extract.New(extract.Options{CacheDir: testCacheDir, MaxText: 2000})
+	defer e.Close()
+	var pages [][]string
+	for i := 0; i < 30; i++ {
+		pages = append(pages, []string{strings.Repeat("word ", 40), strings.Repeat("more ", 40)})
+	}
+	docs, err := e.Extract(context.Background(), ingest.File{Name: "x.pdf", Data: textPDF(t, pages...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := 0
+	for _, b := range docs[0].Blocks {
+		size += len(b.Text) + 2
+	}
+	if !docs[0].Truncated || size > 2000 || size < 1500 {
+		t.Errorf("truncated %v, %d bytes of text", docs[0].Truncated, size)
 	}
 }
