@@ -30,7 +30,11 @@ type embedder interface {
 // is unavailable.
 type embedderState struct {
 	name string
-	dim  int
+	// known is the dimension its name tells (0 when only loading can);
+	// it never changes.
+	known int
+	// dim is the dimension, set before ready is closed.
+	dim int
 	// ready is closed once loading has finished, successfully or not.
 	ready chan struct{}
 	emb   embedder
@@ -127,7 +131,7 @@ func (e *embedders) state(name string) (*embedderState, error) {
 			return nil, ragd.WrapError(ragd.EInvalid, err, "embedder %q is not known", name)
 		}
 	}
-	s := &embedderState{name: name, dim: dim, ready: make(chan struct{})}
+	s := &embedderState{name: name, known: dim, dim: dim, ready: make(chan struct{})}
 	if e.byName == nil {
 		e.byName = map[string]*embedderState{}
 	}
@@ -135,12 +139,19 @@ func (e *embedders) state(name string) (*embedderState, error) {
 	go func() {
 		defer close(s.ready)
 		l, err := e.load(e.ctx, name, s.setPhase)
-		if err == nil && s.dim > 0 && l.dim != s.dim {
-			err = ragd.Errorf(ragd.EUnavailable, "embedder %q produces %d dimensions, not the %d its name promises", name, l.dim, s.dim)
+		if err == nil && s.known > 0 && l.dim != s.known {
+			err = ragd.Errorf(ragd.EUnavailable, "embedder %q produces %d dimensions, not the %d its name promises", name, l.dim, s.known)
 			if l.close != nil {
 				l.close()
 			}
 			l = loadedEmbedder{}
+		}
+		if err == nil && e.ctx.Err() != nil {
+			// ragd is closing: nothing will release what was loaded.
+			if l.close != nil {
+				l.close()
+			}
+			l, err = loadedEmbedder{}, ragd.WrapError(ragd.EUnavailable, e.ctx.Err(), "ragd is shutting down")
 		}
 		if err == nil {
 			s.dim = l.dim
@@ -193,9 +204,10 @@ func (e *embedders) status() []map[string]any {
 	defer e.mu.Unlock()
 	var out []map[string]any
 	for _, s := range e.byName {
-		m := map[string]any{"name": s.name, "dimension": s.dim}
+		m := map[string]any{"name": s.name, "dimension": s.known}
 		select {
 		case <-s.ready:
+			m["dimension"] = s.dim
 			if s.err != nil {
 				m["available"], m["reason"] = false, unavailableReason(s.err)
 			} else {
