@@ -79,6 +79,9 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 	if a.providers, err = newProviders(cfg, logger, metrics.Registry()); err != nil {
 		return nil, err
 	}
+	if err := checkModelDir(cfg, logger); err != nil {
+		return nil, err
+	}
 	a.embedders = &embedders{ctx: bg, load: a.loadEmbedder, dimOf: knownDimension}
 	a.closers = append(a.closers, func() error { a.embedders.close(); return nil })
 	if cfg.Embedder != ingest.NoEmbedder {
@@ -198,13 +201,8 @@ func (a *App) RunJobs(ctx context.Context) {
 // knownDimension is the vector size of the embedders ragd knows by name,
 // or 0 for provider models whose size only a call can tell.
 func knownDimension(name string) (int, error) {
-	switch name {
-	case "bge-small-en-v1.5":
-		return 384, nil
-	case "bge-base-en-v1.5":
-		return 768, nil
-	case "bge-large-en-v1.5":
-		return 1024, nil
+	if m, ok := builtinModel(name); ok {
+		return m.Dimension, nil
 	}
 	if model, ok := strings.CutPrefix(name, "workersai:"); ok {
 		return workersai.EmbeddingDimension(model), nil
@@ -217,23 +215,26 @@ func knownDimension(name string) (int, error) {
 
 // loadEmbedder loads a named embedder. Failures are logged once, here:
 // retrieval then runs lexically and says why.
-func (a *App) loadEmbedder(ctx context.Context, name string) (emb embedder, dim int, from string, closeFn func() error, err error) {
+func (a *App) loadEmbedder(ctx context.Context, name string, phase func(string)) (l loadedEmbedder, err error) {
 	defer func() {
 		if err != nil {
-			a.Logger.Warn("embedder unavailable: retrieval is lexical (BM25) only", "embedder", name, "err", err)
+			a.Logger.Warn("embedder unavailable: retrieval is lexical (BM25) only", "embedder", name, "reason", unavailableReason(err), "err", err)
 		} else {
-			a.Logger.Info("embedder loaded", "embedder", name, "dimension", dim, "from", from)
+			a.Logger.Info("embedder loaded", "embedder", name, "dimension", l.dim, "from", l.from)
 		}
 	}()
 	if e, ok := newHashEmbedder(name); ok {
 		a.Logger.Warn("using the hashing test embedder: vectors are bags of words, not a semantic model", "embedder", name)
-		return e, e.(interface{ Dimension() int }).Dimension(), "built in (hashing, for tests and demos)", nil, nil
+		return loadedEmbedder{emb: e, dim: e.(interface{ Dimension() int }).Dimension(), from: "built in (hashing, for tests and demos)"}, nil
 	}
 	if strings.HasPrefix(name, "workersai:") || strings.HasPrefix(name, "openai:") {
 		emb, dim, from, err := a.providers.remoteEmbedder(ctx, name)
-		return emb, dim, from, nil, err
+		return loadedEmbedder{emb: emb, dim: dim, from: from}, err
 	}
-	return nil, 0, "", nil, ragd.Errorf(ragd.EUnavailable, "embedder %q cannot be loaded by this build", name)
+	if m, ok := builtinModel(name); ok {
+		return loadBuiltin(ctx, a.Config, m, phase)
+	}
+	return loadedEmbedder{}, ragd.Errorf(ragd.EUnavailable, "embedder %q cannot be loaded by this build", name)
 }
 
 // extractor returns the document extractor.
