@@ -337,7 +337,7 @@ func modelDirFor(cfg Config, m bge.KnownModel) string {
 func loadBuiltin(ctx context.Context, cfg Config, m bge.KnownModel, phase func(string)) (loadedEmbedder, error) {
 	req := hfhub.Request{Dir: modelDirFor(cfg, m), Repo: m.Repo, Revision: m.Revision, Files: hubFiles(m)}
 	if req.Dir == "" {
-		phase("looking for " + m.Repo + " in the Hugging Face cache")
+		phase("looking for " + m.Repo + " in the Hugging Face cache, else on the Hub")
 		req.Progress = func(p hfhub.Progress) {
 			phase(fmt.Sprintf("downloading %s of %s from the Hugging Face Hub: %s of %s", p.File, m.Repo, formatBytes(p.Done), formatBytes(p.Total)))
 		}

@@ -38,6 +38,9 @@ const hubCommit = "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a"
 type fakeHub struct {
 	hub, cdn *httptest.Server
 
+	// hold, when set, holds LFS downloads until it is closed.
+	hold chan struct{}
+
 	mu    sync.Mutex
 	repos map[string]map[string][]byte // repo -> file -> contents
 	gets  int                          // file downloads served
@@ -158,6 +161,9 @@ func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
+	if h.hold != nil {
+		<-h.hold
+	}
 	rest := strings.TrimPrefix(r.URL.Path, "/repos/")
 	i := strings.LastIndex(rest, "/")
 	if i < 0 || r.Header.Get("Authorization") != "" {
@@ -335,6 +341,56 @@ func TestBuiltinEmbedderFromHub(t *testing.T) {
 		t.Fatalf("readyz embedder after restart: %v", emb)
 	}
 	checkVectorSearch(t, srv.URL, ids)
+}
+
+// TestBuiltinEmbedderLoading: while the model downloads, ragd serves
+// lexical search, and /readyz and retrieval say the model is loading.
+func TestBuiltinEmbedderLoading(t *testing.T) {
+	_, files := tinyBGE(t)
+	hub := newFakeHub(t)
+	hub.hold = make(chan struct{})
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hub.hold)
+		}
+	}
+	t.Cleanup(release) // before the servers close
+	hub.add("BAAI/bge-small-en-v1.5", files)
+	cfg := testConfig(t)
+	cfg.Embedder = "bge-small-en-v1.5"
+	cfg.Offline = false
+	cfg.HFURL = hub.hub.URL
+	cfg.HFCache = t.TempDir()
+	srv := startApp(t, cfg)
+
+	var ready struct{ Details map[string]any }
+	call(t, "GET", srv.URL+"/readyz", nil, &ready)
+	embs, _ := ready.Details["embedders"].([]any)
+	if len(embs) != 1 {
+		t.Fatalf("readyz: %v", ready.Details)
+	}
+	emb := embs[0].(map[string]any)
+	if reason, _ := emb["reason"].(string); emb["loading"] != true || emb["available"] != false || emb["dimension"] != 384.0 ||
+		!strings.Contains(reason, "BAAI/bge-small-en-v1.5") || ready.Details["retrieval_mode"] != "lexical" {
+		t.Errorf("readyz while loading: %v", ready.Details)
+	}
+	var coll map[string]any
+	if code := call(t, "POST", srv.URL+"/v1/collections", map[string]any{"name": "kb"}, &coll); code != 201 {
+		t.Fatalf("create collection: %d %v", code, coll)
+	}
+	res := search(t, srv.URL, "kb", "dough", "hybrid")
+	if res.Retrieval.Mode != "lexical" || !strings.Contains(res.Retrieval.Reason, "the model is still loading") {
+		t.Errorf("retrieval while loading: %+v", res.Retrieval)
+	}
+	release()
+	if emb, _ := waitEmbedder(t, srv.URL, "bge-small-en-v1.5"); emb["available"] != true {
+		t.Errorf("readyz after loading: %v", emb)
+	}
+	if res := search(t, srv.URL, "kb", "dough", "hybrid"); res.Retrieval.Mode != "hybrid" || res.Retrieval.Reason != "" {
+		t.Errorf("retrieval after loading: %+v", res.Retrieval)
+	}
 }
 
 // TestBuiltinEmbedderOfflineWithoutCache: offline with an empty cache,
