@@ -270,13 +270,15 @@ func newHashEmbedder(name string) (embedder, bool) {
 	return hashembed.New(dim), true
 }
 
-// builtinModel returns the built-in model a name refers to
-// (bge-small-en-v1.5, bge-base-en-v1.5, bge-large-en-v1.5).
+// builtinModel returns the built-in model an embedder name refers to:
+// exactly bge-small-en-v1.5, bge-base-en-v1.5 or bge-large-en-v1.5, so
+// one model has one name in collections and is loaded once.
 func builtinModel(name string) (bge.KnownModel, bool) {
-	if strings.Contains(name, ":") {
+	m, ok := bge.LookupModel(name)
+	if !ok || m.Name != name {
 		return bge.KnownModel{}, false
 	}
-	return bge.LookupModel(name)
+	return m, true
 }
 
 // knownModelNames lists the built-in models' names, for messages.

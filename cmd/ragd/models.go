@@ -47,10 +47,10 @@ func modelFlags(f *cmdFlags) {
 	f.config("offline", "use only the cache, never the network")
 }
 
-// lookupBuiltin returns the built-in model of a name, or an error listing
-// the known ones.
+// lookupBuiltin returns the built-in model of a name (its repository,
+// BAAI/bge-small-en-v1.5, will do), or an error listing the known ones.
 func lookupBuiltin(name string) (bge.KnownModel, error) {
-	m, ok := builtinModel(name)
+	m, ok := bge.LookupModel(name)
 	if !ok {
 		return bge.KnownModel{}, ragd.Errorf(ragd.EInvalid, "unknown model %q; known models: %s", name, knownModelNames())
 	}

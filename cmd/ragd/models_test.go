@@ -435,12 +435,13 @@ func TestBuiltinEmbedderOfflineWithoutCache(t *testing.T) {
 // and a missing one stops start-up.
 func TestBuiltinEmbedderModelDir(t *testing.T) {
 	good, _ := tinyBGE(t)
+	var srv *testServer
 	start := func(t *testing.T, dir string) map[string]any {
 		cfg := testConfig(t)
 		cfg.Embedder = "bge-small-en-v1.5"
 		cfg.ModelDir = dir
 		cfg.HFCache = t.TempDir()
-		srv := startApp(t, cfg)
+		srv = startApp(t, cfg)
 		emb, _ := waitEmbedder(t, srv.URL, "bge-small-en-v1.5")
 		return emb
 	}
@@ -448,6 +449,19 @@ func TestBuiltinEmbedderModelDir(t *testing.T) {
 		emb := start(t, good)
 		if emb["available"] != true || emb["from"] != good || emb["source"] != "dir" || emb["dimension"] != 384.0 {
 			t.Errorf("readyz embedder: %v", emb)
+		}
+		// model_dir is the default embedder's: a collection on another
+		// built-in model looks in the cache (empty, offline).
+		if code := call(t, "POST", srv.URL+"/v1/collections", map[string]any{"name": "big", "embedder": "bge-base-en-v1.5"}, nil); code != 201 {
+			t.Fatalf("create collection: %d", code)
+		}
+		res := search(t, srv.URL, "big", "dough", "hybrid")
+		if res.Retrieval.Mode != "lexical" || !strings.Contains(res.Retrieval.Reason, "BAAI/bge-base-en-v1.5") || !strings.Contains(res.Retrieval.Reason, "offline mode") {
+			// The first search may find it still loading.
+			emb, _ := waitEmbedder(t, srv.URL, "bge-base-en-v1.5")
+			if res = search(t, srv.URL, "big", "dough", "hybrid"); res.Retrieval.Mode != "lexical" || !strings.Contains(res.Retrieval.Reason, "offline mode") {
+				t.Errorf("bge-base collection: %+v (readyz %v)", res.Retrieval, emb)
+			}
 		}
 	})
 	broken := func(t *testing.T, breakIt func(dir string) error, file string) {
@@ -492,6 +506,25 @@ func TestBuiltinEmbedderModelDir(t *testing.T) {
 			t.Errorf("NewApp: %v, want a model_dir error", err)
 		}
 	})
+}
+
+// TestUnknownBuiltinEmbedder: an embedder name ragd does not know stops
+// start-up with the known names, and a collection cannot be created with
+// one.
+func TestUnknownBuiltinEmbedder(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Embedder = "bge-huge-en-v1.5"
+	_, err := NewApp(context.Background(), cfg, newLogger(cfg, os.Stderr))
+	if err == nil || !strings.Contains(err.Error(), "bge-small-en-v1.5, bge-base-en-v1.5, bge-large-en-v1.5") {
+		t.Errorf("NewApp: %v", err)
+	}
+	srv := startApp(t, testConfig(t))
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if code := call(t, "POST", srv.URL+"/v1/collections", map[string]any{"name": "x", "embedder": "BAAI/bge-small-en-v1.5"}, &e); code != 400 {
+		t.Errorf("collection on an alias: %d %+v", code, e)
+	}
 }
 
 // runCLI runs a ragd command in-process with the given environment.
