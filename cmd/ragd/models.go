@@ -25,7 +25,7 @@ Models: %s. Run ` + "`ragd models pull --help`" + ` for the flags.
 func runModels(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintf(env.Stderr, modelsUsage, knownModelNames())
-		return errUsage
+		return fmt.Errorf("models needs a command, pull or list: %w", errUsage)
 	}
 	switch args[0] {
 	case "pull":
@@ -65,7 +65,7 @@ func runModelsPull(ctx context.Context, env *Env, args []string) error {
 	}
 	if f.NArg() != 1 {
 		f.Usage()
-		return errUsage
+		return fmt.Errorf("models pull needs one model name (%s): %w", knownModelNames(), errUsage)
 	}
 	m, err := lookupBuiltin(f.Arg(0))
 	if err != nil {
