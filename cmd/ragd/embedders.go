@@ -316,10 +316,14 @@ func hubClient(cfg Config) *hfhub.Client {
 		Endpoint:  cfg.HFURL,
 		Token:     cfg.HFToken,
 		CacheDir:  hubCache(cfg),
-		Offline:   cfg.Offline,
+		Offline:   offline(cfg),
 		UserAgent: "ragd/" + ragd.Version,
 	})
 }
+
+// offline reports whether models may not be downloaded: offline
+// (RAGD_OFFLINE) or HF_HUB_OFFLINE.
+func offline(cfg Config) bool { return cfg.Offline || cfg.HFOffline }
 
 // modelDirFor returns the model directory configured for a built-in
 // model: model_dir holds the model of the configured default embedder.

@@ -85,7 +85,7 @@ func runModelsPull(ctx context.Context, env *Env, args []string) error {
 		Repo:     m.Repo,
 		Revision: m.Revision,
 		Files:    hubFiles(m),
-		Update:   !cfg.Offline,
+		Update:   !offline(cfg),
 		Progress: r.Update,
 	})
 	r.Finish()

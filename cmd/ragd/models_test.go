@@ -604,8 +604,10 @@ func TestModelsPullAndList(t *testing.T) {
 	if out, _, err = runCLI(offline, "models", "pull", "bge-small-en-v1.5"); err != nil || !strings.Contains(out, "already cached") {
 		t.Errorf("offline pull of a cached model: %v\n%s", err, out)
 	}
-	// Offline, a model the cache lacks cannot be pulled.
-	if _, _, err = runCLI(offline, "models", "pull", "bge-base-en-v1.5"); err == nil || !strings.Contains(errorLine(err), "offline mode") {
+	// Offline, a model the cache lacks cannot be pulled (HF_HUB_OFFLINE
+	// works as RAGD_OFFLINE does).
+	hfOffline := map[string]string{"HF_ENDPOINT": "http://127.0.0.1:1", "HF_HUB_CACHE": cache, "HF_HUB_OFFLINE": "1"}
+	if _, _, err = runCLI(hfOffline, "models", "pull", "bge-base-en-v1.5"); err == nil || !strings.Contains(errorLine(err), "offline mode") {
 		t.Errorf("offline pull of an uncached model: %v", err)
 	}
 	// A model the Hub does not have.
