@@ -359,7 +359,7 @@ func loadBuiltin(ctx context.Context, cfg Config, m bge.KnownModel, phase func(s
 	}
 	if model.Dimension() != m.Dimension {
 		model.Close()
-		return loadedEmbedder{}, ragd.Errorf(ragd.EUnavailable, "%s: the model in %s produces %d dimensions, not %d", m.Name, snap.Dir, model.Dimension(), m.Dimension)
+		return loadedEmbedder{}, ragd.Errorf(ragd.EUnavailable, "%s is unavailable: the model in %s produces %d dimensions, not %d", m.Name, snap.Dir, model.Dimension(), m.Dimension)
 	}
 	info := map[string]any{"model": m.Repo, "source": string(snap.Source), "dir": snap.Dir, "kernel": model.Kernel()}
 	if snap.Source != hfhub.SourceDir {

@@ -497,6 +497,11 @@ func TestBuiltinEmbedderModelDir(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"llama","architectures":["LlamaForCausalLM"]}`), 0o644)
 		}, "config.json")
 	})
+	t.Run("wrong size", func(t *testing.T) {
+		broken(t, func(dir string) error {
+			return bgetest.WriteTinyModel(dir, bgetest.TinyConfig{Hidden: 32}, 1) // 32 dimensions, not 384
+		}, "produces 32 dimensions, not 384")
+	})
 	t.Run("missing directory", func(t *testing.T) {
 		cfg := testConfig(t)
 		cfg.Embedder = "bge-small-en-v1.5"
