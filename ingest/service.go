@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -130,6 +131,8 @@ func (s *Service) collection(ctx context.Context, name string) (ragd.Collection,
 // IngestFile extracts f and ingests every document it yields into the
 // collection, creating the collection if needed. metadata is merged over
 // what extraction found. A file with f.ID set must yield one document.
+// When extraction fails for some records of a file but yields documents
+// for others, those are ingested and returned together with the error.
 func (s *Service) IngestFile(ctx context.Context, collection string, f File, metadata map[string]any) ([]Result, error) {
 	name := displayName(f.Name)
 	if len(f.Data) == 0 {
@@ -148,11 +151,23 @@ func (s *Service) IngestFile(ctx context.Context, collection string, f File, met
 	docs, err := s.Extractor.Extract(ctx, f)
 	s.observe(StageExtract, start)
 	if err != nil {
-		return nil, fmt.Errorf("extract %q: %w", name, err)
+		err = fmt.Errorf("extract %q: %w", name, err)
+		if len(docs) == 0 || f.ID != "" {
+			return nil, err
+		}
+		// Some records of a CSV or JSON Lines file failed: the good ones
+		// are ingested, and the error reports the rest.
+		results, ierr := s.ingestDocs(ctx, coll, f, docs, metadata)
+		return results, errors.Join(err, ierr)
 	}
 	if f.ID != "" && len(docs) != 1 {
 		return nil, ragd.Errorf(ragd.EInvalid, "file %q yields %d documents; a document ID can name only one", name, len(docs))
 	}
+	return s.ingestDocs(ctx, coll, f, docs, metadata)
+}
+
+// ingestDocs ingests the documents extracted from f.
+func (s *Service) ingestDocs(ctx context.Context, coll ragd.Collection, f File, docs []Doc, metadata map[string]any) ([]Result, error) {
 	results := make([]Result, 0, len(docs))
 	for _, d := range docs {
 		id := f.ID
