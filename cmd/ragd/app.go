@@ -210,7 +210,7 @@ func knownDimension(name string) (int, error) {
 	if strings.HasPrefix(name, "openai:") {
 		return 0, nil
 	}
-	return 0, fmt.Errorf("unknown embedder %q", name)
+	return 0, fmt.Errorf("unknown embedder %q (want %s, workersai:MODEL, openai:MODEL, hash:DIM or none)", name, knownModelNames())
 }
 
 // loadEmbedder loads a named embedder. Failures are logged once, here:

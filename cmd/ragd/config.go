@@ -29,13 +29,14 @@ type Config struct {
 	QdrantURL    string `yaml:"qdrant_url" help:"Qdrant gRPC address (host:port)"`
 	QdrantAPIKey string `yaml:"qdrant_api_key" secret:"true" help:"Qdrant API key"`
 
-	Embedder string `yaml:"embedder" help:"embedder of new collections: bge-small-en-v1.5, bge-base-en-v1.5, bge-large-en-v1.5, workersai:MODEL, openai:MODEL, hash:DIM (tests and demos), none"`
-	ModelDir string `yaml:"model_dir" help:"local model directory (Hugging Face layout) for the built-in embedder"`
-	HFHome   string `yaml:"hf_home" env:"HF_HOME" help:"Hugging Face home (models cache under hub/)"`
-	HFCache  string `yaml:"hf_hub_cache" env:"HF_HUB_CACHE" help:"Hugging Face hub cache directory"`
-	HFURL    string `yaml:"hf_endpoint" env:"HF_ENDPOINT" help:"Hugging Face Hub URL"`
-	HFToken  string `yaml:"hf_token" env:"HF_TOKEN" secret:"true" help:"Hugging Face token"`
-	Offline  bool   `yaml:"offline" help:"never download models"`
+	Embedder  string `yaml:"embedder" help:"embedder of new collections: bge-small-en-v1.5, bge-base-en-v1.5, bge-large-en-v1.5, workersai:MODEL, openai:MODEL, hash:DIM (tests and demos), none"`
+	ModelDir  string `yaml:"model_dir" help:"local model directory (Hugging Face layout) for the built-in embedder"`
+	HFHome    string `yaml:"hf_home" env:"HF_HOME" help:"Hugging Face home (models cache under hub/)"`
+	HFCache   string `yaml:"hf_hub_cache" env:"HF_HUB_CACHE" help:"Hugging Face hub cache directory"`
+	HFURL     string `yaml:"hf_endpoint" env:"HF_ENDPOINT" help:"Hugging Face Hub URL"`
+	HFToken   string `yaml:"hf_token" env:"HF_TOKEN" secret:"true" help:"Hugging Face token"`
+	Offline   bool   `yaml:"offline" help:"never download models"`
+	HFOffline bool   `yaml:"hf_hub_offline" env:"HF_HUB_OFFLINE" help:"Hugging Face's offline switch (1 or true): the same as offline"`
 
 	LLM           string `yaml:"llm" help:"answer model: workersai:MODEL, openai:MODEL, extractive, or auto"`
 	ContextWindow int    `yaml:"llm_context_window" help:"the LLM's context window in tokens (0: known value for the model)"`

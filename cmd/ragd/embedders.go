@@ -270,13 +270,15 @@ func newHashEmbedder(name string) (embedder, bool) {
 	return hashembed.New(dim), true
 }
 
-// builtinModel returns the built-in model a name refers to
-// (bge-small-en-v1.5, bge-base-en-v1.5, bge-large-en-v1.5).
+// builtinModel returns the built-in model an embedder name refers to:
+// exactly bge-small-en-v1.5, bge-base-en-v1.5 or bge-large-en-v1.5, so
+// one model has one name in collections and is loaded once.
 func builtinModel(name string) (bge.KnownModel, bool) {
-	if strings.Contains(name, ":") {
+	m, ok := bge.LookupModel(name)
+	if !ok || m.Name != name {
 		return bge.KnownModel{}, false
 	}
-	return bge.LookupModel(name)
+	return m, true
 }
 
 // knownModelNames lists the built-in models' names, for messages.
@@ -314,10 +316,14 @@ func hubClient(cfg Config) *hfhub.Client {
 		Endpoint:  cfg.HFURL,
 		Token:     cfg.HFToken,
 		CacheDir:  hubCache(cfg),
-		Offline:   cfg.Offline,
+		Offline:   offline(cfg),
 		UserAgent: "ragd/" + ragd.Version,
 	})
 }
+
+// offline reports whether models may not be downloaded: offline
+// (RAGD_OFFLINE) or HF_HUB_OFFLINE.
+func offline(cfg Config) bool { return cfg.Offline || cfg.HFOffline }
 
 // modelDirFor returns the model directory configured for a built-in
 // model: model_dir holds the model of the configured default embedder.
@@ -337,7 +343,7 @@ func modelDirFor(cfg Config, m bge.KnownModel) string {
 func loadBuiltin(ctx context.Context, cfg Config, m bge.KnownModel, phase func(string)) (loadedEmbedder, error) {
 	req := hfhub.Request{Dir: modelDirFor(cfg, m), Repo: m.Repo, Revision: m.Revision, Files: hubFiles(m)}
 	if req.Dir == "" {
-		phase("looking for " + m.Repo + " in the Hugging Face cache")
+		phase("looking for " + m.Repo + " in the Hugging Face cache, else on the Hub")
 		req.Progress = func(p hfhub.Progress) {
 			phase(fmt.Sprintf("downloading %s of %s from the Hugging Face Hub: %s of %s", p.File, m.Repo, formatBytes(p.Done), formatBytes(p.Total)))
 		}
@@ -353,7 +359,7 @@ func loadBuiltin(ctx context.Context, cfg Config, m bge.KnownModel, phase func(s
 	}
 	if model.Dimension() != m.Dimension {
 		model.Close()
-		return loadedEmbedder{}, ragd.Errorf(ragd.EUnavailable, "%s: the model in %s produces %d dimensions, not %d", m.Name, snap.Dir, model.Dimension(), m.Dimension)
+		return loadedEmbedder{}, ragd.Errorf(ragd.EUnavailable, "%s is unavailable: the model in %s produces %d dimensions, not %d", m.Name, snap.Dir, model.Dimension(), m.Dimension)
 	}
 	info := map[string]any{"model": m.Repo, "source": string(snap.Source), "dir": snap.Dir, "kernel": model.Kernel()}
 	if snap.Source != hfhub.SourceDir {

@@ -25,7 +25,7 @@ Models: %s. Run ` + "`ragd models pull --help`" + ` for the flags.
 func runModels(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintf(env.Stderr, modelsUsage, knownModelNames())
-		return errUsage
+		return fmt.Errorf("models needs a command, pull or list: %w", errUsage)
 	}
 	switch args[0] {
 	case "pull":
@@ -47,10 +47,10 @@ func modelFlags(f *cmdFlags) {
 	f.config("offline", "use only the cache, never the network")
 }
 
-// lookupBuiltin returns the built-in model of a name, or an error listing
-// the known ones.
+// lookupBuiltin returns the built-in model of a name (its repository,
+// BAAI/bge-small-en-v1.5, will do), or an error listing the known ones.
 func lookupBuiltin(name string) (bge.KnownModel, error) {
-	m, ok := builtinModel(name)
+	m, ok := bge.LookupModel(name)
 	if !ok {
 		return bge.KnownModel{}, ragd.Errorf(ragd.EInvalid, "unknown model %q; known models: %s", name, knownModelNames())
 	}
@@ -65,7 +65,7 @@ func runModelsPull(ctx context.Context, env *Env, args []string) error {
 	}
 	if f.NArg() != 1 {
 		f.Usage()
-		return errUsage
+		return fmt.Errorf("models pull needs one model name (%s): %w", knownModelNames(), errUsage)
 	}
 	m, err := lookupBuiltin(f.Arg(0))
 	if err != nil {
@@ -85,7 +85,7 @@ func runModelsPull(ctx context.Context, env *Env, args []string) error {
 		Repo:     m.Repo,
 		Revision: m.Revision,
 		Files:    hubFiles(m),
-		Update:   !cfg.Offline,
+		Update:   !offline(cfg),
 		Progress: r.Update,
 	})
 	r.Finish()

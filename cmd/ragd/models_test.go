@@ -38,6 +38,9 @@ const hubCommit = "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a"
 type fakeHub struct {
 	hub, cdn *httptest.Server
 
+	// hold, when set, holds LFS downloads until it is closed.
+	hold chan struct{}
+
 	mu    sync.Mutex
 	repos map[string]map[string][]byte // repo -> file -> contents
 	gets  int                          // file downloads served
@@ -158,6 +161,9 @@ func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
+	if h.hold != nil {
+		<-h.hold
+	}
 	rest := strings.TrimPrefix(r.URL.Path, "/repos/")
 	i := strings.LastIndex(rest, "/")
 	if i < 0 || r.Header.Get("Authorization") != "" {
@@ -337,6 +343,56 @@ func TestBuiltinEmbedderFromHub(t *testing.T) {
 	checkVectorSearch(t, srv.URL, ids)
 }
 
+// TestBuiltinEmbedderLoading: while the model downloads, ragd serves
+// lexical search, and /readyz and retrieval say the model is loading.
+func TestBuiltinEmbedderLoading(t *testing.T) {
+	_, files := tinyBGE(t)
+	hub := newFakeHub(t)
+	hub.hold = make(chan struct{})
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hub.hold)
+		}
+	}
+	t.Cleanup(release) // before the servers close
+	hub.add("BAAI/bge-small-en-v1.5", files)
+	cfg := testConfig(t)
+	cfg.Embedder = "bge-small-en-v1.5"
+	cfg.Offline = false
+	cfg.HFURL = hub.hub.URL
+	cfg.HFCache = t.TempDir()
+	srv := startApp(t, cfg)
+
+	var ready struct{ Details map[string]any }
+	call(t, "GET", srv.URL+"/readyz", nil, &ready)
+	embs, _ := ready.Details["embedders"].([]any)
+	if len(embs) != 1 {
+		t.Fatalf("readyz: %v", ready.Details)
+	}
+	emb := embs[0].(map[string]any)
+	if reason, _ := emb["reason"].(string); emb["loading"] != true || emb["available"] != false || emb["dimension"] != 384.0 ||
+		!strings.Contains(reason, "BAAI/bge-small-en-v1.5") || ready.Details["retrieval_mode"] != "lexical" {
+		t.Errorf("readyz while loading: %v", ready.Details)
+	}
+	var coll map[string]any
+	if code := call(t, "POST", srv.URL+"/v1/collections", map[string]any{"name": "kb"}, &coll); code != 201 {
+		t.Fatalf("create collection: %d %v", code, coll)
+	}
+	res := search(t, srv.URL, "kb", "dough", "hybrid")
+	if res.Retrieval.Mode != "lexical" || !strings.Contains(res.Retrieval.Reason, "the model is still loading") {
+		t.Errorf("retrieval while loading: %+v", res.Retrieval)
+	}
+	release()
+	if emb, _ := waitEmbedder(t, srv.URL, "bge-small-en-v1.5"); emb["available"] != true {
+		t.Errorf("readyz after loading: %v", emb)
+	}
+	if res := search(t, srv.URL, "kb", "dough", "hybrid"); res.Retrieval.Mode != "hybrid" || res.Retrieval.Reason != "" {
+		t.Errorf("retrieval after loading: %+v", res.Retrieval)
+	}
+}
+
 // TestBuiltinEmbedderOfflineWithoutCache: offline with an empty cache,
 // ragd serves lexical search and says why everywhere.
 func TestBuiltinEmbedderOfflineWithoutCache(t *testing.T) {
@@ -379,12 +435,13 @@ func TestBuiltinEmbedderOfflineWithoutCache(t *testing.T) {
 // and a missing one stops start-up.
 func TestBuiltinEmbedderModelDir(t *testing.T) {
 	good, _ := tinyBGE(t)
+	var srv *testServer
 	start := func(t *testing.T, dir string) map[string]any {
 		cfg := testConfig(t)
 		cfg.Embedder = "bge-small-en-v1.5"
 		cfg.ModelDir = dir
 		cfg.HFCache = t.TempDir()
-		srv := startApp(t, cfg)
+		srv = startApp(t, cfg)
 		emb, _ := waitEmbedder(t, srv.URL, "bge-small-en-v1.5")
 		return emb
 	}
@@ -392,6 +449,19 @@ func TestBuiltinEmbedderModelDir(t *testing.T) {
 		emb := start(t, good)
 		if emb["available"] != true || emb["from"] != good || emb["source"] != "dir" || emb["dimension"] != 384.0 {
 			t.Errorf("readyz embedder: %v", emb)
+		}
+		// model_dir is the default embedder's: a collection on another
+		// built-in model looks in the cache (empty, offline).
+		if code := call(t, "POST", srv.URL+"/v1/collections", map[string]any{"name": "big", "embedder": "bge-base-en-v1.5"}, nil); code != 201 {
+			t.Fatalf("create collection: %d", code)
+		}
+		res := search(t, srv.URL, "big", "dough", "hybrid")
+		if res.Retrieval.Mode != "lexical" || !strings.Contains(res.Retrieval.Reason, "BAAI/bge-base-en-v1.5") || !strings.Contains(res.Retrieval.Reason, "offline mode") {
+			// The first search may find it still loading.
+			emb, _ := waitEmbedder(t, srv.URL, "bge-base-en-v1.5")
+			if res = search(t, srv.URL, "big", "dough", "hybrid"); res.Retrieval.Mode != "lexical" || !strings.Contains(res.Retrieval.Reason, "offline mode") {
+				t.Errorf("bge-base collection: %+v (readyz %v)", res.Retrieval, emb)
+			}
 		}
 	})
 	broken := func(t *testing.T, breakIt func(dir string) error, file string) {
@@ -427,6 +497,11 @@ func TestBuiltinEmbedderModelDir(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"llama","architectures":["LlamaForCausalLM"]}`), 0o644)
 		}, "config.json")
 	})
+	t.Run("wrong size", func(t *testing.T) {
+		broken(t, func(dir string) error {
+			return bgetest.WriteTinyModel(dir, bgetest.TinyConfig{Hidden: 32}, 1) // 32 dimensions, not 384
+		}, "produces 32 dimensions, not 384")
+	})
 	t.Run("missing directory", func(t *testing.T) {
 		cfg := testConfig(t)
 		cfg.Embedder = "bge-small-en-v1.5"
@@ -436,6 +511,25 @@ func TestBuiltinEmbedderModelDir(t *testing.T) {
 			t.Errorf("NewApp: %v, want a model_dir error", err)
 		}
 	})
+}
+
+// TestUnknownBuiltinEmbedder: an embedder name ragd does not know stops
+// start-up with the known names, and a collection cannot be created with
+// one.
+func TestUnknownBuiltinEmbedder(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Embedder = "bge-huge-en-v1.5"
+	_, err := NewApp(context.Background(), cfg, newLogger(cfg, os.Stderr))
+	if err == nil || !strings.Contains(err.Error(), "bge-small-en-v1.5, bge-base-en-v1.5, bge-large-en-v1.5") {
+		t.Errorf("NewApp: %v", err)
+	}
+	srv := startApp(t, testConfig(t))
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if code := call(t, "POST", srv.URL+"/v1/collections", map[string]any{"name": "x", "embedder": "BAAI/bge-small-en-v1.5"}, &e); code != 400 {
+		t.Errorf("collection on an alias: %d %+v", code, e)
+	}
 }
 
 // runCLI runs a ragd command in-process with the given environment.
@@ -515,8 +609,10 @@ func TestModelsPullAndList(t *testing.T) {
 	if out, _, err = runCLI(offline, "models", "pull", "bge-small-en-v1.5"); err != nil || !strings.Contains(out, "already cached") {
 		t.Errorf("offline pull of a cached model: %v\n%s", err, out)
 	}
-	// Offline, a model the cache lacks cannot be pulled.
-	if _, _, err = runCLI(offline, "models", "pull", "bge-base-en-v1.5"); err == nil || !strings.Contains(errorLine(err), "offline mode") {
+	// Offline, a model the cache lacks cannot be pulled (HF_HUB_OFFLINE
+	// works as RAGD_OFFLINE does).
+	hfOffline := map[string]string{"HF_ENDPOINT": "http://127.0.0.1:1", "HF_HUB_CACHE": cache, "HF_HUB_OFFLINE": "1"}
+	if _, _, err = runCLI(hfOffline, "models", "pull", "bge-base-en-v1.5"); err == nil || !strings.Contains(errorLine(err), "offline mode") {
 		t.Errorf("offline pull of an uncached model: %v", err)
 	}
 	// A model the Hub does not have.
