@@ -1,0 +1,432 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ragd/ragd/openai/openaitest"
+	"github.com/ragd/ragd/upstream/upstreamtest"
+)
+
+// cliResult is what one `ragd` command run printed and its exit status.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// runCLI runs ragd in-process with args and an environment of its own.
+func runCLI(t *testing.T, env map[string]string, args ...string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &Env{Args: args, Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: &errb}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := Run(ctx, e)
+	r := cliResult{stdout: out.String(), stderr: errb.String()}
+	if err != nil {
+		r.code = exitCode(err)
+		r.stderr += "ragd: " + errorLine(err) + "\n"
+	}
+	if testing.Verbose() {
+		t.Logf("ragd %s -> %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// mixedFolder writes a folder "docs" of mixed files: three that ingest
+// (Markdown, text in a subfolder, HTML), an empty one, one of a type ragd
+// cannot extract, and a hidden one that is left out.
+func mixedFolder(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "docs")
+	files := map[string]string{
+		"alpha.md":            "# Alpha\n\nAlpha talks about durable storage and the write-ahead log.\n",
+		"sub/bravo.txt":       "Bravo is plain text about network partitions and retries.\n",
+		"sub/deep/charlie.md": "# Charlie\n\nCharlie explains vector indexes.\n",
+		"empty.txt":           "",
+		"blob.bin":            "\x00\x01\x02\x03binary\x00\xff\xfe" + strings.Repeat("\x00", 64),
+		".hidden/one.md":      "# Hidden\n\nNever ingested.\n",
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+var summaryRE = regexp.MustCompile(`documents: (\d+) new, (\d+) updated, (\d+) unchanged, (\d+) failed, (\d+) skipped\n\s+chunks:\s+(\d+), (\d+) of them embedded`)
+
+// counts parses the summary: new, updated, unchanged, failed, skipped,
+// chunks, embedded.
+func counts(t *testing.T, r cliResult) [7]int {
+	t.Helper()
+	m := summaryRE.FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("no summary in stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	var c [7]int
+	for i := range c {
+		fmt.Sscan(m[i+1], &c[i])
+	}
+	return c
+}
+
+// checkPlain checks that output for a non-terminal has no cursor control.
+func checkPlain(t *testing.T, r cliResult) {
+	t.Helper()
+	if strings.ContainsAny(r.stderr, "\r\x1b") || strings.ContainsAny(r.stdout, "\r\x1b") {
+		t.Errorf("output to a non-terminal has cursor control:\n%q", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "progress: ") {
+		t.Errorf("no plain progress line on stderr:\n%s", r.stderr)
+	}
+}
+
+// checkMixedRun checks the first ingest of mixedFolder.
+func checkMixedRun(t *testing.T, r cliResult) {
+	t.Helper()
+	if r.code != 1 {
+		t.Errorf("exit status %d, want 1 (the empty file failed)", r.code)
+	}
+	c := counts(t, r)
+	if c[0] != 3 || c[1] != 0 || c[2] != 0 || c[3] != 1 || c[4] != 1 {
+		t.Errorf("counts %v, want 3 new, 1 failed, 1 skipped:\n%s", c, r.stdout)
+	}
+	if c[5] == 0 || c[6] != c[5] {
+		t.Errorf("chunks %d, embedded %d: want every chunk embedded once", c[5], c[6])
+	}
+	for _, want := range []string{"Failed (1):\n  docs/empty.txt: invalid", "Skipped (1):\n  docs/blob.bin: unsupported_media_type"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "failed  docs/empty.txt: invalid") {
+		t.Errorf("the failure was not shown as it happened:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "hidden") {
+		t.Errorf("a hidden file was ingested:\n%s", r.stdout)
+	}
+	checkPlain(t, r)
+}
+
+// checkUnchangedRun checks a second ingest of mixedFolder.
+func checkUnchangedRun(t *testing.T, r cliResult) {
+	t.Helper()
+	c := counts(t, r)
+	if c[0] != 0 || c[1] != 0 || c[2] != 3 || c[6] != 0 {
+		t.Errorf("second run: counts %v, want 3 unchanged and nothing embedded:\n%s", c, r.stdout)
+	}
+}
+
+// documentSources lists the sources of a collection's documents.
+func documentSources(t *testing.T, base, collection string) []string {
+	t.Helper()
+	var out struct {
+		Data []struct {
+			Source string `json:"source"`
+		} `json:"data"`
+	}
+	if code := call(t, "GET", base+"/v1/collections/"+collection+"/documents?limit=100", nil, &out); code != 200 {
+		t.Fatalf("list documents: %d", code)
+	}
+	var srcs []string
+	for _, d := range out.Data {
+		srcs = append(srcs, d.Source)
+	}
+	return srcs
+}
+
+func TestIngestFolderThroughServer(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Embedder = "hash:64"
+	ts := startApp(t, cfg)
+	dir := mixedFolder(t)
+	env := map[string]string{"RAGD_URL": ts.URL}
+
+	r := runCLI(t, env, "ingest", "--collection", "mix", dir)
+	checkMixedRun(t, r)
+	if strings.Contains(r.stdout, "job:") {
+		t.Errorf("files alone made a server job:\n%s", r.stdout)
+	}
+	srcs := documentSources(t, ts.URL, "mix")
+	for _, want := range []string{"docs/alpha.md", "docs/sub/bravo.txt", "docs/sub/deep/charlie.md"} {
+		if !strings.Contains(strings.Join(srcs, " "), want) {
+			t.Errorf("documents %v lack %s", srcs, want)
+		}
+	}
+	if len(srcs) != 3 {
+		t.Errorf("documents %v, want 3", srcs)
+	}
+
+	// --server wins over RAGD_URL; a second run changes nothing.
+	r = runCLI(t, map[string]string{"RAGD_URL": "http://127.0.0.1:1"}, "ingest", "--server", ts.URL, "--collection", "mix", "--concurrency", "2", dir)
+	checkUnchangedRun(t, r)
+	if len(documentSources(t, ts.URL, "mix")) != 3 {
+		t.Error("the second run duplicated documents")
+	}
+
+	// A changed file is updated; the rest stay unchanged.
+	if err := os.WriteFile(filepath.Join(dir, "alpha.md"), []byte("# Alpha\n\nAlpha now talks about compaction.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := counts(t, runCLI(t, env, "ingest", "--collection", "mix", dir))
+	if c[0] != 0 || c[1] != 1 || c[2] != 2 || c[6] == 0 {
+		t.Errorf("after an edit: counts %v, want 1 updated (embedded), 2 unchanged", c)
+	}
+
+	// Only supported, non-empty files: exit status 0.
+	r = runCLI(t, env, "ingest", "--collection", "mix", filepath.Join(dir, "sub", "deep"), filepath.Join(dir, "sub", "bravo.txt"))
+	if r.code != 0 {
+		t.Errorf("exit status %d for unchanged files, want 0:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestIngestFolderLocal(t *testing.T) {
+	dir := mixedFolder(t)
+	data := t.TempDir()
+	args := []string{"ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "mix", dir}
+	env := map[string]string{"RAGD_LOG_LEVEL": "error"}
+
+	r := runCLI(t, env, args...)
+	checkMixedRun(t, r)
+	if !strings.Contains(r.stdout, "job:") {
+		t.Errorf("a --local run names no job:\n%s", r.stdout)
+	}
+	r = runCLI(t, env, args...)
+	checkUnchangedRun(t, r)
+	if strings.Contains(r.stderr, "resuming") {
+		t.Errorf("a finished job was resumed:\n%s", r.stderr)
+	}
+
+	// The store holds the documents under the same names a server upload
+	// gives them.
+	cfg := testConfig(t)
+	cfg.DataDir = data
+	cfg.Embedder = "hash:64"
+	ts := startApp(t, cfg)
+	srcs := documentSources(t, ts.URL, "mix")
+	if strings.Join(srcs, " ") == "" || len(srcs) != 3 {
+		t.Fatalf("documents %v, want 3", srcs)
+	}
+	for _, s := range srcs {
+		if !strings.HasPrefix(s, "docs/") {
+			t.Errorf("document source %q is not named by its folder", s)
+		}
+	}
+}
+
+func TestIngestUsageErrors(t *testing.T) {
+	dir := mixedFolder(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"ingest"}, 2, "at least one path or URL"},
+		{[]string{"ingest", filepath.Join(dir, "missing")}, 2, "no such file or directory"},
+		{[]string{"ingest", "ftp://example.com/a"}, 2, "not an http or https URL"},
+		{[]string{"ingest", "--collection", "Bad Name!", dir}, 2, "collection"},
+		{[]string{"ingest", "--concurrency", "0", dir}, 2, "--concurrency"},
+		{[]string{"ingest", "--bogus", dir}, 2, "bogus"},
+		{[]string{"ingest", "--server", "http://127.0.0.1:1", dir}, 1, "cannot reach the ragd server at http://127.0.0.1:1"},
+	} {
+		r := runCLI(t, nil, tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+	// Two folders of the same name cannot share a --local job.
+	other := filepath.Join(t.TempDir(), "docs")
+	os.MkdirAll(other, 0o755)
+	r := runCLI(t, nil, "ingest", "--local", "--data-dir", t.TempDir(), "--embedder", "none", dir, other)
+	if r.code != 2 || !strings.Contains(r.stderr, `both named "docs"`) {
+		t.Errorf("same-named folders: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// pagesServer serves two pages and a 404 on a loopback port.
+func pagesServer(t *testing.T) (*httptest.Server, string) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/guide.txt":
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprint(w, "The guide covers replication lag in depth.\n")
+		case "/notes.md":
+			w.Header().Set("Content-Type", "text/markdown")
+			fmt.Fprint(w, "# Notes\n\nNotes about snapshot isolation.\n")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	_, port, _ := net.SplitHostPort(u.Host)
+	return srv, port
+}
+
+func TestIngestURLsAsServerJob(t *testing.T) {
+	pages, port := pagesServer(t)
+	cfg := testConfig(t)
+	cfg.Embedder = "hash:64"
+	// Loopback and the test port are allowed for this server only.
+	cfg.FetchAllow = []string{"127.0.0.1/32"}
+	cfg.FetchPorts = []string{port}
+	ts := startApp(t, cfg)
+	env := map[string]string{"RAGD_URL": ts.URL}
+	dir := mixedFolder(t)
+	args := []string{"ingest", "--collection", "web", pages.URL + "/guide.txt", pages.URL + "/notes.md", pages.URL + "/missing", filepath.Join(dir, "alpha.md")}
+
+	r := runCLI(t, env, args...)
+	if r.code != 1 {
+		t.Errorf("exit status %d, want 1 (a URL failed)", r.code)
+	}
+	c := counts(t, r)
+	if c[0] != 3 || c[3] != 1 || c[6] == 0 {
+		t.Errorf("counts %v, want 3 new (2 URLs, 1 file) and 1 failed:\n%s", c, r.stdout)
+	}
+	if !regexp.MustCompile(`job:\s+[0-9a-f]{32}`).MatchString(r.stdout) {
+		t.Errorf("the summary does not name the URL job:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, pages.URL+"/missing: http_status") {
+		t.Errorf("the 404 is not listed with its reason:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "failed  "+pages.URL+"/missing") {
+		t.Errorf("the 404 was not shown as it happened:\n%s", r.stderr)
+	}
+	checkPlain(t, r)
+	srcs := strings.Join(documentSources(t, ts.URL, "web"), " ")
+	for _, want := range []string{pages.URL + "/guide.txt", pages.URL + "/notes.md", "docs/alpha.md"} {
+		if !strings.Contains(srcs, want) {
+			t.Errorf("documents %s lack %s", srcs, want)
+		}
+	}
+
+	// Again: a new job whose pages are unchanged, nothing embedded.
+	c = counts(t, runCLI(t, env, args...))
+	if c[0] != 0 || c[2] != 3 || c[6] != 0 {
+		t.Errorf("second run: counts %v, want 3 unchanged, nothing embedded", c)
+	}
+
+	// A server with the default policy refuses loopback URLs.
+	strict := testConfig(t)
+	strict.Embedder = "hash:64"
+	ts2 := startApp(t, strict)
+	r = runCLI(t, map[string]string{"RAGD_URL": ts2.URL}, "ingest", pages.URL+"/guide.txt")
+	if r.code != 1 || !strings.Contains(r.stdout, pages.URL+"/guide.txt: ssrf") {
+		t.Errorf("the default policy fetched a loopback URL: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestIngestLocalResumes kills `ragd ingest --local` (a child process)
+// while a slow embedder works through a folder, then runs it again: the
+// second run resumes the same job, embeds only what the first did not
+// finish, and ends with every document; a third run embeds nothing.
+// documentEmbeddings counts the embedding calls for document text (marked
+// "zq"), leaving out the call an embedder makes to learn its dimension.
+func documentEmbeddings(fake *openaitest.Server) int {
+	n := 0
+	for _, r := range fake.Requests() {
+		if strings.HasSuffix(r.Path, "/embeddings") && bytes.Contains(r.Body, []byte("zq")) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestIngestLocalResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills ingest processes")
+	}
+	const n = 24
+	dir := filepath.Join(t.TempDir(), "corpus")
+	os.MkdirAll(dir, 0o755)
+	for i := range n {
+		doc := fmt.Sprintf("# Note %d\n\nNote %d is about topic%03dzq and nothing else.\n", i, i, i)
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("note-%03d.md", i)), []byte(doc), 0o644)
+	}
+	script := make([]upstreamtest.Step, 2*n)
+	for i := range script {
+		script[i] = upstreamtest.Step{DelayFirst: 150 * time.Millisecond}
+	}
+	fake := openaitest.NewServer(t, openaitest.Options{Script: script})
+	oc := fake.Config()
+	data := t.TempDir()
+	args := []string{"ingest", "--local", "--data-dir", data, "--collection", "notes", dir}
+	childEnv := append(os.Environ(), "RAGD_TEST_AS_RAGD=1", "RAGD_LOG_LEVEL=error",
+		"RAGD_EMBEDDER=openai:"+oc.EmbeddingModel, "RAGD_OPENAI_URL="+oc.BaseURL, "RAGD_OPENAI_API_KEY="+oc.APIKey, "RAGD_LLM=extractive")
+	run := func() (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = childEnv
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd, &out, &errb
+	}
+
+	cmd, _, _ := run()
+	deadline := time.Now().Add(30 * time.Second)
+	for documentEmbeddings(fake) < 6 {
+		if time.Now().After(deadline) {
+			t.Fatal("the first run made no progress")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	first := documentEmbeddings(fake)
+	if first >= n {
+		t.Fatalf("the first run finished (%d embedding calls) before it was killed", first)
+	}
+
+	cmd, out, errb := run()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the resumed run: %v\n%s%s", err, out, errb)
+	}
+	if !strings.Contains(errb.String(), "resuming job ") {
+		t.Errorf("the second run did not resume the job:\n%s", errb)
+	}
+	r := cliResult{stdout: out.String(), stderr: errb.String()}
+	c := counts(t, r)
+	if c[0]+c[1]+c[2] != n || c[3] != 0 {
+		t.Errorf("resumed job: counts %v, want %d documents, none failed:\n%s", c, n, r.stdout)
+	}
+	second := documentEmbeddings(fake) - first
+	// Items in flight when the first run died may be embedded again (at
+	// most the job engine's concurrency); nothing else is.
+	if first+second > n+2 || second >= n {
+		t.Errorf("embedding calls: %d before the kill, %d after; want the rest of %d only", first, second, n)
+	}
+
+	cmd, out, errb = run()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("third run: %v\n%s%s", err, out, errb)
+	}
+	c = counts(t, cliResult{stdout: out.String(), stderr: errb.String()})
+	if c[2] != n || c[6] != 0 {
+		t.Errorf("third run: counts %v, want %d unchanged and nothing embedded", c, n)
+	}
+	if got := documentEmbeddings(fake) - first - second; got != 0 {
+		t.Errorf("the third run made %d embedding calls", got)
+	}
+}
