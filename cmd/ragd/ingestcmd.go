@@ -23,6 +23,13 @@ import (
 // maxIngestFile bounds one file read by `ragd ingest`.
 const maxIngestFile = 100 << 20
 
+// uploadRetries and uploadRetryBase bound the retries of an upload the
+// server answered as unavailable, rate limited or failed upstream.
+const (
+	uploadRetries   = 3
+	uploadRetryBase = 500 * time.Millisecond
+)
+
 // defaultUploadConcurrency is how many files `ragd ingest` uploads at once.
 const defaultUploadConcurrency = 4
 
@@ -496,10 +503,10 @@ func ingestServer(ctx context.Context, cfg Config, collection string, concurrenc
 		if err != nil {
 			return err
 		}
-		if !found {
-			if j, err = c.submitJob(ctx, spec); err != nil {
-				return fmt.Errorf("submit the URL job: %w", err)
-			}
+		if found {
+			fmt.Fprintf(d.env.Stderr, "following job %s with the same URLs, still %s on the server: %d of %d items done\n", j.ID, j.Status, j.Progress.Done, j.Progress.Total)
+		} else if j, err = c.submitJob(ctx, spec); err != nil {
+			return fmt.Errorf("submit the URL job: %w", err)
 		}
 		jobID, jobSeq = j.ID, j.Seq
 		d.jobStarted(j)
@@ -648,10 +655,33 @@ func uploadOne(ctx context.Context, c *client, collection string, lf localFile) 
 		return it, nil
 	}
 	it.Bytes = int64(len(data))
-	rs, err := c.upload(ctx, collection, []uploadFile{{Name: lf.source, Data: data}})
+	var rs []documentResult
+	for attempt := 0; ; attempt++ {
+		rs, err = c.upload(ctx, collection, []uploadFile{{Name: lf.source, Data: data}})
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		code := ragd.ErrorCode(err)
+		if code == ragd.EUnavailable && !isServerError(err) {
+			return it, err // the server cannot be reached: stop the run
+		}
+		if code != ragd.EUnavailable && code != ragd.ERateLimited && code != ragd.EUpstream {
+			break
+		}
+		if attempt == uploadRetries {
+			if code == ragd.EUnavailable {
+				return it, err // the server keeps refusing work: stop the run
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(uploadRetryBase << attempt):
+		}
+	}
 	if err != nil {
-		if ctx.Err() != nil || ragd.ErrorCode(err) == ragd.EUnavailable && !isServerError(err) {
-			return it, err
+		if ctx.Err() != nil {
+			return it, ctx.Err()
 		}
 		return failedItem(it, ragd.ErrorCode(err), ragd.ErrorMessage(err)), nil
 	}

@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd/ingest/jobs"
 	"github.com/ragd/ragd/openai/openaitest"
 	"github.com/ragd/ragd/upstream/upstreamtest"
 )
@@ -356,12 +358,7 @@ func TestIngestLocalResumes(t *testing.T) {
 		t.Skip("starts and kills ingest processes")
 	}
 	const n = 24
-	dir := filepath.Join(t.TempDir(), "corpus")
-	os.MkdirAll(dir, 0o755)
-	for i := range n {
-		doc := fmt.Sprintf("# Note %d\n\nNote %d is about topic%03dzq and nothing else.\n", i, i, i)
-		os.WriteFile(filepath.Join(dir, fmt.Sprintf("note-%03d.md", i)), []byte(doc), 0o644)
-	}
+	dir := noteFolder(t, n)
 	script := make([]upstreamtest.Step, 2*n)
 	for i := range script {
 		script[i] = upstreamtest.Step{DelayFirst: 150 * time.Millisecond}
@@ -428,5 +425,263 @@ func TestIngestLocalResumes(t *testing.T) {
 	}
 	if got := documentEmbeddings(fake) - first - second; got != 0 {
 		t.Errorf("the third run made %d embedding calls", got)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startCLI runs ragd in-process in the background; wait returns its result.
+func startCLI(ctx context.Context, env map[string]string, args ...string) (stderr *syncBuffer, wait func() cliResult) {
+	var out bytes.Buffer
+	errb := &syncBuffer{}
+	e := &Env{Args: args, Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: errb}
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, e) }()
+	return errb, func() cliResult {
+		err := <-done
+		r := cliResult{stdout: out.String(), stderr: errb.String()}
+		if err != nil {
+			r.code = exitCode(err)
+			r.stderr += "ragd: " + errorLine(err) + "\n"
+		}
+		return r
+	}
+}
+
+// noteFolder writes n small Markdown files, each with a word marked "zq".
+func noteFolder(t *testing.T, n int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "notes")
+	os.MkdirAll(dir, 0o755)
+	for i := range n {
+		doc := fmt.Sprintf("# Note %d\n\nNote %d is about topic%03dzq and nothing else.\n", i, i, i)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("note-%03d.md", i)), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestIngestServerInterruptedResumes stops `ragd ingest` while a slow
+// embedder works through its uploads; running it again uploads everything,
+// but only the files not done yet cost embedding.
+func TestIngestServerInterruptedResumes(t *testing.T) {
+	const n = 16
+	script := make([]upstreamtest.Step, 2*n)
+	for i := range script {
+		script[i] = upstreamtest.Step{DelayFirst: 100 * time.Millisecond}
+	}
+	fake := openaitest.NewServer(t, openaitest.Options{Script: script})
+	ts := startApp(t, withOpenAI(testConfig(t), fake))
+	dir := noteFolder(t, n)
+	env := map[string]string{"RAGD_URL": ts.URL}
+	args := []string{"ingest", "--collection", "notes", "--concurrency", "2", dir}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, wait := startCLI(ctx, env, args...)
+	deadline := time.Now().Add(30 * time.Second)
+	for documentEmbeddings(fake) < 4 {
+		if time.Now().After(deadline) {
+			t.Fatal("the first run made no progress")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	r := wait()
+	if r.code != 1 || !strings.Contains(r.stdout, "Interrupted after") || !strings.Contains(r.stdout, "run the same command again") {
+		t.Fatalf("interrupted run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	first := documentEmbeddings(fake)
+	if first >= n {
+		t.Fatalf("the first run embedded all %d files before it was stopped", first)
+	}
+
+	r = runCLI(t, env, args...)
+	c := counts(t, r)
+	if r.code != 0 || c[0]+c[2] != n || c[3] != 0 {
+		t.Errorf("second run: exit %d, counts %v; want all %d new or unchanged", r.code, c, n)
+	}
+	second := documentEmbeddings(fake) - first
+	if second >= n || first+second > n+2 {
+		t.Errorf("embedding calls: %d before the stop, %d after; want the rest of %d only", first, second, n)
+	}
+	if got := len(documentSources(t, ts.URL, "notes")); got != n {
+		t.Errorf("%d documents, want %d", got, n)
+	}
+}
+
+// TestIngestFollowsRunningServerJob runs `ragd ingest` with the URLs of a
+// job the server is still running: it follows that job to its end instead
+// of submitting another.
+func TestIngestFollowsRunningServerJob(t *testing.T) {
+	release := make(chan struct{})
+	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow.txt" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "The page %s talks about consensus.\n", r.URL.Path)
+	}))
+	t.Cleanup(pages.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	u, _ := url.Parse(pages.URL)
+	_, port, _ := net.SplitHostPort(u.Host)
+	cfg := testConfig(t)
+	cfg.Embedder = "hash:64"
+	cfg.FetchAllow = []string{"127.0.0.1"}
+	cfg.FetchPorts = []string{port}
+	ts := startApp(t, cfg)
+
+	urls := []string{pages.URL + "/slow.txt", pages.URL + "/fast.txt"}
+	var job struct {
+		ID string `json:"id"`
+	}
+	spec := map[string]any{"collection": "web", "sources": []map[string]string{{"url": urls[0]}, {"url": urls[1]}}}
+	if code := call(t, "POST", ts.URL+"/v1/jobs", spec, &job); code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+
+	stderr, wait := startCLI(context.Background(), map[string]string{"RAGD_URL": ts.URL}, append([]string{"ingest", "--collection", "web"}, urls...)...)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "following job "+job.ID) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("the command did not follow the running job:\n%s", wait().stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	r := wait()
+	c := counts(t, r)
+	if r.code != 0 || c[0] != 2 || !strings.Contains(r.stdout, "job:       "+job.ID) {
+		t.Errorf("exit %d, counts %v, want the job's 2 new documents:\n%s%s", r.code, c, r.stdout, r.stderr)
+	}
+	var list struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	call(t, "GET", ts.URL+"/v1/jobs?collection=web", nil, &list)
+	if len(list.Data) != 1 {
+		t.Errorf("%d jobs, want the one submitted", len(list.Data))
+	}
+}
+
+// TestIngestDisplayOnTerminal draws uploads and a job on a terminal: one
+// bar counting both, redrawn in place, cleared before the summary.
+func TestIngestDisplayOnTerminal(t *testing.T) {
+	var term, out bytes.Buffer
+	env := &Env{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &term}
+	d := newDisplay(env)
+	d.r = jobs.NewRenderer(&term, true)
+	d.r.Interval = 0
+	d.addUploads(2, []jobs.Item{skippedItem("docs/fifo", "not_regular", "It is not a regular file.")})
+	d.jobStarted(jobs.Job{ID: "j1", Status: jobs.StatusRunning, Progress: jobs.Progress{Total: 2, Running: 1}})
+	d.uploadStarted("docs/a.md")
+	d.uploadFinished(jobs.Item{Source: "docs/a.md", Status: "indexed", Indexed: 1, Chunks: 3, Embedded: 3})
+	d.uploadStarted("docs/b.md")
+	d.uploadFinished(jobs.Item{Source: "docs/b.md", Status: "failed", Reason: "invalid", Error: "file \"b.md\" is empty"})
+	final := jobs.Job{ID: "j1", Status: jobs.StatusSucceeded, Progress: jobs.Progress{Total: 2, Done: 2, Indexed: 1, Unchanged: 1, Chunks: 5, Embedded: 2}}
+	d.jobEvent(jobs.Event{Type: jobs.EventDone, JobID: "j1", Status: final.Status, Progress: final.Progress, Job: &final})
+	err := d.summary("docs")
+	if err == nil || !strings.Contains(err.Error(), "1 of 5 items failed") {
+		t.Errorf("summary error %v, want 1 of 5 failed", err)
+	}
+	screen := term.String()
+	for _, want := range []string{"\r\x1b[K1/3 [", "\r\x1b[K3/5 [", "\r\x1b[K5/5 [", "\r\x1b[Kfailed  docs/b.md: invalid"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("terminal output lacks %q:\n%q", want, screen)
+		}
+	}
+	if !strings.HasSuffix(screen, "\r\x1b[K") {
+		t.Errorf("the bar was not cleared at the end:\n%q", screen)
+	}
+	for _, want := range []string{
+		"Ingested 5 items into \"docs\"",
+		"documents: 2 new, 0 updated, 1 unchanged, 1 failed, 1 skipped",
+		"chunks:    8, 5 of them embedded",
+		"job:       j1",
+		"Failed (1):\n  docs/b.md: invalid",
+		"Skipped (1):\n  docs/fifo: not_regular",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestIngestFollowsJobAcrossServerRestart kills the server (SIGKILL) while
+// `ragd ingest` follows its URL job, and starts it again: the job resumes on
+// the server and the command, reconnecting, reports it to its end.
+func TestIngestFollowsJobAcrossServerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills server processes")
+	}
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow.txt" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "The page %s talks about leases.\n", r.URL.Path)
+	}))
+	t.Cleanup(pages.Close)
+	u, _ := url.Parse(pages.URL)
+	_, port, _ := net.SplitHostPort(u.Host)
+	t.Setenv("RAGD_FETCH_ALLOW", "127.0.0.1")
+	t.Setenv("RAGD_FETCH_PORTS", port)
+	dataDir, addr := t.TempDir(), freeAddr(t)
+	srv := startProcess(t, dataDir, addr)
+
+	urls := []string{pages.URL + "/fast.txt", pages.URL + "/slow.txt"}
+	stderr, wait := startCLI(context.Background(), map[string]string{"RAGD_URL": srv.url}, append([]string{"ingest", "--collection", "web"}, urls...)...)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "progress: ") {
+		if time.Now().After(deadline) {
+			open()
+			t.Fatalf("the command did not start following its job:\n%s", wait().stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.kill9()
+	open()
+	startProcess(t, dataDir, addr)
+	r := wait()
+	c := counts(t, r)
+	if r.code != 0 || c[0]+c[2] != 2 || c[3] != 0 {
+		t.Errorf("exit %d, counts %v; want both pages ingested:\n%s%s", r.code, c, r.stdout, r.stderr)
 	}
 }
