@@ -18,6 +18,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest/jobs"
+	"github.com/ragd/ragd/ingest/jobs/boltstore"
 )
 
 // maxIngestFile bounds one file read by `ragd ingest`.
@@ -53,9 +54,11 @@ Documents are named by their folder: the files of a directory "docs" become
 
 Resuming: run the same command again. Documents already ingested come back
 "unchanged" (same content) and cost no embedding. With --local, an unfinished
-job with the same arguments is resumed where it stopped (other unfinished
-local jobs are cancelled: one job at a time); against a server, a job with
-the same URLs that is still running is followed instead of submitting another.
+job with the same arguments is resumed where it stopped; unfinished jobs of
+other --local runs (or of a server) on the same data directory are finished
+first, or cancelled when their folders have the same names as this run's.
+Against a server, a job with the same URLs that is still running is followed
+instead of submitting another.
 
 Output: a progress bar on stderr when it is a terminal, plain progress lines
 otherwise; each failed item as it fails; a summary on stdout at the end.
@@ -734,82 +737,165 @@ func failedItem(it jobs.Item, code, msg string) jobs.Item {
 	return it
 }
 
+// rootSet is the folders a --local job engine may read, by base name (the
+// first element of its source keys, so base names must differ).
+type rootSet struct {
+	dirs  []string
+	names map[string]string
+}
+
+// add adds dir (absolute) and reports false when another folder of the same
+// base name is in the set already.
+func (rs *rootSet) add(dir string) bool {
+	if rs.names == nil {
+		rs.names = map[string]string{}
+	}
+	name := filepath.Base(dir)
+	if other, ok := rs.names[name]; ok {
+		return other == dir
+	}
+	rs.names[name] = dir
+	rs.dirs = append(rs.dirs, dir)
+	return true
+}
+
+// sourceRoot is the folder that makes a path source readable: the path
+// itself for a directory, its directory for a file. It reports false for a
+// path that does not exist or is not absolute.
+func sourceRoot(p string) (string, bool) {
+	if !filepath.IsAbs(p) {
+		return "", false
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", false
+	}
+	if fi.IsDir() {
+		return filepath.Clean(p), true
+	}
+	return filepath.Dir(p), true
+}
+
 // localSources turns the paths of a --local run into job sources and the
-// roots that make them readable: each directory is a root, and the
-// directory of each file.
-func localSources(a ingestArgs) (roots []string, sources []jobs.Source, err error) {
-	byName := map[string]string{}
+// folders that make them readable: each directory, and the directory of
+// each file.
+func localSources(a ingestArgs) (*rootSet, []jobs.Source, error) {
+	rs := &rootSet{}
+	var sources []jobs.Source
 	for _, p := range a.paths {
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		fi, err := os.Stat(abs)
-		if err != nil {
+		root, ok := sourceRoot(abs)
+		if !ok {
 			return nil, nil, usagef("%s: no such file or directory", p)
 		}
-		root := abs
-		if !fi.IsDir() {
-			root = filepath.Dir(abs)
-		}
-		name := filepath.Base(root)
-		if name == string(filepath.Separator) || name == "." {
+		if name := filepath.Base(root); name == string(filepath.Separator) || name == "." {
 			return nil, nil, usagef("%s: ingesting the file system root is not supported; give its folders", p)
 		}
-		if other, ok := byName[name]; ok && other != root {
-			return nil, nil, usagef("%s and %s are both named %q; documents are named by their folder, so ingest them in separate runs", other, root, name)
-		}
-		if _, ok := byName[name]; !ok {
-			byName[name] = root
-			roots = append(roots, root)
+		if !rs.add(root) {
+			return nil, nil, usagef("%s and %s are both named %q; documents are named by their folder, so ingest them in separate runs",
+				rs.names[filepath.Base(root)], root, filepath.Base(root))
 		}
 		sources = append(sources, jobs.Source{Path: abs})
 	}
 	for _, u := range a.urls {
 		sources = append(sources, jobs.Source{URL: u})
 	}
-	return roots, sources, nil
+	return rs, sources, nil
+}
+
+// unfinishedJobs lists the queued and running jobs of the job store in
+// dataDir, oldest first. The store is closed again for the app to open.
+func unfinishedJobs(ctx context.Context, dataDir string) ([]jobs.Job, error) {
+	path := filepath.Join(dataDir, "jobs.db")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	st, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var out []jobs.Job
+	for _, status := range []string{jobs.StatusRunning, jobs.StatusQueued} {
+		js, err := st.Jobs(ctx, jobs.Filter{Status: status, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, js...)
+	}
+	slices.SortFunc(out, func(a, b jobs.Job) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
 }
 
 // ingestLocal runs the arguments as a job of an in-process job engine,
-// resuming an unfinished job with the same arguments.
+// resuming an unfinished job with the same arguments. Other unfinished jobs
+// of the store are finished too (the engine runs the oldest first), or
+// cancelled when their folders clash by name with this run's.
 func ingestLocal(ctx context.Context, env *Env, cfg Config, collection string, a ingestArgs, d *display) error {
-	roots, sources, err := localSources(a)
+	rs, sources, err := localSources(a)
 	if err != nil {
 		return err
 	}
-	cfg.IngestRoots = roots
+	earlier, err := unfinishedJobs(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	for _, r := range cfg.IngestRoots {
+		if abs, err := filepath.Abs(r); err == nil {
+			if _, ok := sourceRoot(abs); ok {
+				rs.add(abs)
+			}
+		}
+	}
+	var (
+		job      jobs.Job
+		found    bool
+		others   []jobs.Job
+		clashing []jobs.Job
+	)
+	for _, j := range earlier {
+		if !found && j.Collection == collection && sameSources(j.Sources, sources) {
+			job, found = j, true
+			continue
+		}
+		ok := true
+		for _, s := range j.Sources {
+			if root, exists := sourceRoot(s.Path); exists && !rs.add(root) {
+				ok = false
+			}
+		}
+		if ok {
+			others = append(others, j)
+		} else {
+			clashing = append(clashing, j)
+		}
+	}
+	cfg.IngestRoots = rs.dirs
 	app, err := localApp(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
 	m := app.Jobs
-	spec := jobs.Spec{Collection: collection, Sources: sources}
-
-	var job jobs.Job
-	found := false
-	for _, status := range []string{jobs.StatusRunning, jobs.StatusQueued} {
-		js, err := m.Jobs(ctx, jobs.Filter{Status: status, Limit: 1000})
-		if err != nil {
+	for _, j := range clashing {
+		if _, err := m.Cancel(ctx, j.ID); err != nil && ragd.ErrorCode(err) != ragd.EConflict {
 			return err
 		}
-		for _, j := range js {
-			if !found && j.Collection == collection && sameSources(j.Sources, sources) {
-				job, found = j, true
-				continue
-			}
-			// This store runs one job at a time, readable only under this
-			// run's folders: an earlier run's unfinished job would fail.
-			if _, err := m.Cancel(ctx, j.ID); err != nil && ragd.ErrorCode(err) != ragd.EConflict {
-				return err
-			}
-			fmt.Fprintf(env.Stderr, "cancelled unfinished job %s of an earlier run with other arguments (its finished documents stay)\n", j.ID)
+		fmt.Fprintf(env.Stderr, "cancelled unfinished job %s of an earlier run: its folders are named like this run's (its finished documents stay)\n", j.ID)
+	}
+	if len(others) > 0 {
+		left := 0
+		for _, j := range others {
+			left += j.Progress.Open()
 		}
+		fmt.Fprintf(env.Stderr, "finishing %d earlier unfinished job(s) of this data directory first (%d items left)\n", len(others), left)
 	}
 	if found {
 		fmt.Fprintf(env.Stderr, "resuming job %s: %d of %d items done\n", job.ID, job.Progress.Done, job.Progress.Total)
-	} else if job, err = m.Submit(ctx, spec); err != nil {
+	} else if job, err = m.Submit(ctx, jobs.Spec{Collection: collection, Sources: sources}); err != nil {
 		return err
 	}
 	d.jobStarted(job)
@@ -831,6 +917,16 @@ func ingestLocal(ctx context.Context, env *Env, cfg Config, collection string, a
 	}
 	if !ended {
 		return d.interrupted(fmt.Sprintf("run the same command again to resume job %s", job.ID))
+	}
+	// The earlier jobs ran first, but their last items may still be in
+	// flight: let them finish rather than hand them back.
+	for _, j := range others {
+		evs, err := m.Events(ctx, j.ID)
+		if err != nil {
+			break
+		}
+		for range evs {
+		}
 	}
 	return d.summary(collection)
 }

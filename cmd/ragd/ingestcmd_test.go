@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/jobs"
+	"github.com/ragd/ragd/ingest/jobs/boltstore"
 	"github.com/ragd/ragd/openai/openaitest"
 	"github.com/ragd/ragd/upstream/upstreamtest"
 )
@@ -683,5 +686,75 @@ func TestIngestFollowsJobAcrossServerRestart(t *testing.T) {
 	c := counts(t, r)
 	if r.code != 0 || c[0]+c[2] != 2 || c[3] != 0 {
 		t.Errorf("exit %d, counts %v; want both pages ingested:\n%s%s", r.code, c, r.stdout, r.stderr)
+	}
+}
+
+// unusedIngester stands in where a job manager only queues jobs and never
+// runs them.
+type unusedIngester struct{}
+
+func (unusedIngester) IngestFile(context.Context, string, ingest.File, map[string]any) ([]ingest.Result, error) {
+	return nil, ragd.Errorf(ragd.EInternal, "not running")
+}
+
+// TestIngestLocalFinishesEarlierJobs leaves two unfinished jobs in the job
+// store: a --local run finishes the one whose folder it can read beside its
+// own, and cancels the one whose folder has the name of its own.
+func TestIngestLocalFinishesEarlierJobs(t *testing.T) {
+	data := t.TempDir()
+	alpha := filepath.Join(t.TempDir(), "alpha")
+	bravo := filepath.Join(t.TempDir(), "bravo")
+	otherBravo := filepath.Join(t.TempDir(), "bravo")
+	for _, dir := range []string{alpha, bravo, otherBravo} {
+		os.MkdirAll(dir, 0o755)
+		for i := range 2 {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.md", i)), []byte(fmt.Sprintf("# %s %d\n\nText of %s number %d.\n", dir, i, dir, i)), 0o644)
+		}
+	}
+	dbPath := filepath.Join(data, "jobs.db")
+	st, err := boltstore.Open(dbPath, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := jobs.New(jobs.Config{Store: st, Ingester: unusedIngester{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	j1, err := m.Submit(ctx, jobs.Spec{Collection: "one", Sources: []jobs.Source{{Path: alpha}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2, err := m.Submit(ctx, jobs.Spec{Collection: "two", Sources: []jobs.Source{{Path: otherBravo}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	st.Close()
+
+	r := runCLI(t, map[string]string{"RAGD_LOG_LEVEL": "error"}, "ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "three", bravo)
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if c := counts(t, r); c[0] != 2 {
+		t.Errorf("counts %v, want this run's 2 new documents", c)
+	}
+	for _, want := range []string{"finishing 1 earlier unfinished job", "cancelled unfinished job " + j2.ID} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	st, err = boltstore.Open(dbPath, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got1, _ := st.Job(ctx, j1.ID)
+	got2, _ := st.Job(ctx, j2.ID)
+	if got1.Status != jobs.StatusSucceeded || got1.Progress.Indexed != 2 {
+		t.Errorf("earlier job: %s with %d indexed, want succeeded with 2", got1.Status, got1.Progress.Indexed)
+	}
+	if got2.Status != jobs.StatusCancelled {
+		t.Errorf("clashing job: %s, want cancelled", got2.Status)
 	}
 }
