@@ -46,8 +46,8 @@ printed so that it can be followed with GET /v1/jobs/ID.
 
 With --local, everything runs in-process against the configured store as one
 job of the job engine, its state kept in DATA_DIR/jobs.db (no server may be
-running on the same data directory). Each directory, and the directory of
-each file, given is readable by that job only.
+running on the same data directory). The job may read the directories
+given and the directories of the files given, nothing else.
 
 Documents are named by their folder: the files of a directory "docs" become
 "docs/...", a file "a/b/c.md" becomes "b/c.md"; URLs are named by their URL.
