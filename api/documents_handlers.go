@@ -88,6 +88,13 @@ func (s *Server) ingestUpload(c echo.Context, up upload, id string) error {
 		changed  bool
 	)
 	record := func(rs []ingest.Result, err error, source string) {
+		// A file may yield documents and an error for the rest of it
+		// (records of a CSV or JSON Lines file).
+		for _, r := range rs {
+			s.Metrics.observeDocument(r.Status, r.Chunks, r.Embedded)
+			changed = changed || r.Status != ragd.StatusUnchanged
+			results = append(results, documentResult{Result: r})
+		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -100,12 +107,6 @@ func (s *Server) ingestUpload(c echo.Context, up upload, id string) error {
 			if ragd.ErrorCode(err) == ragd.EInternal {
 				s.Logger.Error("ingest failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "source", source, "err", err)
 			}
-			return
-		}
-		for _, r := range rs {
-			s.Metrics.observeDocument(r.Status, r.Chunks, r.Embedded)
-			changed = changed || r.Status != ragd.StatusUnchanged
-			results = append(results, documentResult{Result: r})
 		}
 	}
 	for _, f := range up.files {

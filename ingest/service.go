@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -34,6 +35,14 @@ const (
 	DefaultEmbedBatch = 64
 )
 
+// The stages of ingestion, as Service.Observe names them.
+const (
+	StageExtract = "extract"
+	StageChunk   = "chunk"
+	StageEmbed   = "embed"
+	StageStore   = "store"
+)
+
 // NoEmbedder is the embedder name of lexical-only collections.
 const NoEmbedder = "none"
 
@@ -56,6 +65,9 @@ type Service struct {
 	EmbedBatch      int
 	Now             func() time.Time
 	Logger          *slog.Logger
+	// Observe, when set, is told how long each stage of ingesting a file
+	// or text took: StageExtract, StageChunk, StageEmbed and StageStore.
+	Observe func(stage string, d time.Duration)
 
 	locks  keyedMutex
 	warned sync.Map // embedder names already warned about
@@ -119,6 +131,8 @@ func (s *Service) collection(ctx context.Context, name string) (ragd.Collection,
 // IngestFile extracts f and ingests every document it yields into the
 // collection, creating the collection if needed. metadata is merged over
 // what extraction found. A file with f.ID set must yield one document.
+// When extraction fails for some records of a file but yields documents
+// for others, those are ingested and returned together with the error.
 func (s *Service) IngestFile(ctx context.Context, collection string, f File, metadata map[string]any) ([]Result, error) {
 	name := displayName(f.Name)
 	if len(f.Data) == 0 {
@@ -133,13 +147,27 @@ func (s *Service) IngestFile(ctx context.Context, collection string, f File, met
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	docs, err := s.Extractor.Extract(ctx, f)
+	s.observe(StageExtract, start)
 	if err != nil {
-		return nil, fmt.Errorf("extract %q: %w", name, err)
+		err = fmt.Errorf("extract %q: %w", name, err)
+		if len(docs) == 0 || f.ID != "" {
+			return nil, err
+		}
+		// Some records of a CSV or JSON Lines file failed: the good ones
+		// are ingested, and the error reports the rest.
+		results, ierr := s.ingestDocs(ctx, coll, f, docs, metadata)
+		return results, errors.Join(err, ierr)
 	}
 	if f.ID != "" && len(docs) != 1 {
 		return nil, ragd.Errorf(ragd.EInvalid, "file %q yields %d documents; a document ID can name only one", name, len(docs))
 	}
+	return s.ingestDocs(ctx, coll, f, docs, metadata)
+}
+
+// ingestDocs ingests the documents extracted from f.
+func (s *Service) ingestDocs(ctx context.Context, coll ragd.Collection, f File, docs []Doc, metadata map[string]any) ([]Result, error) {
 	results := make([]Result, 0, len(docs))
 	for _, d := range docs {
 		id := f.ID
@@ -199,6 +227,7 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 	unlock := s.locks.lock(coll.Name + "\x00" + id)
 	defer unlock()
 
+	start := time.Now()
 	blocks := make([]Block, 0, len(d.Blocks))
 	for _, b := range d.Blocks {
 		b.Text = strings.TrimSpace(Normalize(b.Text))
@@ -218,6 +247,7 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 	}
 	title = Normalize(oneLine(title))
 	text, chunks := s.Chunker.Chunk(blocks, coll.Chunking, title)
+	s.observe(StageChunk, start)
 	if len(chunks) == 0 {
 		return Result{}, ragd.Errorf(ragd.EInvalid, "no text could be extracted from %q", displayName(orDefault(source, title)))
 	}
@@ -271,7 +301,10 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 			todo = append(todo, i)
 		}
 	}
-	if err := s.embed(ctx, emb, chunks, todo); err != nil {
+	start = time.Now()
+	err = s.embed(ctx, emb, chunks, todo)
+	s.observe(StageEmbed, start)
+	if err != nil {
 		return Result{}, fmt.Errorf("embed %q: %w", displayName(orDefault(source, title)), err)
 	}
 	result.Embedded = len(todo)
@@ -305,10 +338,20 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 	} else {
 		result.Status = ragd.StatusIndexed
 	}
-	if err := s.Index.PutDocument(ctx, doc, chunks); err != nil {
+	start = time.Now()
+	err = s.Index.PutDocument(ctx, doc, chunks)
+	s.observe(StageStore, start)
+	if err != nil {
 		return Result{}, err
 	}
 	return result, nil
+}
+
+// observe reports the time since start as the stage's.
+func (s *Service) observe(stage string, start time.Time) {
+	if s.Observe != nil {
+		s.Observe(stage, time.Since(start))
+	}
 }
 
 // embed fills in the vectors of chunks[todo...] in batches.

@@ -56,11 +56,14 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 	exit 1
 fi
 
-# -m 8: up to eight concurrent client connections (they share one session).
+# -m: concurrent client connections (they share one session); test packages
+# run in parallel, each with its pools, so allow PGLITE_MAX_CONNECTIONS
+# (default 32).
+maxconn=${PGLITE_MAX_CONNECTIONS:-32}
 cd "$here"
 nohup setsid node node_modules/@electric-sql/pglite-socket/dist/scripts/server.js \
 	-p "$port" -h 127.0.0.1 -d "$state/db" \
-	-e @electric-sql/pglite-pgvector:vector -m 8 \
+	-e @electric-sql/pglite-pgvector:vector -m "$maxconn" \
 	>"$state/log" 2>&1 </dev/null &
 pid=$!
 echo "$pid" >"$state/pid"

@@ -21,8 +21,8 @@ import (
 	"github.com/ragd/ragd/ingest/fetch"
 	"github.com/ragd/ragd/ingest/jobs"
 	"github.com/ragd/ragd/ingest/jobs/boltstore"
+	"github.com/ragd/ragd/ingest/jobs/pgstore"
 	"github.com/ragd/ragd/retrieve"
-	"github.com/ragd/ragd/store/local"
 	"github.com/ragd/ragd/wordpiece"
 	"github.com/ragd/ragd/workersai"
 )
@@ -79,6 +79,9 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 	if a.providers, err = newProviders(cfg, logger, metrics.Registry()); err != nil {
 		return nil, err
 	}
+	if err := checkModelDir(cfg, logger); err != nil {
+		return nil, err
+	}
 	a.embedders = &embedders{ctx: bg, load: a.loadEmbedder, dimOf: knownDimension}
 	a.closers = append(a.closers, func() error { a.embedders.close(); return nil })
 	if cfg.Embedder != ingest.NoEmbedder {
@@ -95,6 +98,7 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 		Dimension:       a.embedders.dimension,
 		DefaultEmbedder: cfg.Embedder,
 		Logger:          logger.With("component", "ingest"),
+		Observe:         metrics.ObserveIngestStage,
 	}
 	a.Retrieve = &retrieve.Service{
 		Store:    a.Store,
@@ -147,19 +151,6 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 	return a, nil
 }
 
-// openStore opens the configured index store.
-func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (Store, error) {
-	switch cfg.Store {
-	case "local":
-		db, err := local.Open(filepath.Join(cfg.DataDir, "index"), local.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("local store: %w", err)
-		}
-		return db, nil
-	}
-	return nil, fmt.Errorf("store %q is not available in this build", cfg.Store)
-}
-
 // openJobs builds the batch job manager with its store, the folders jobs
 // may read and the SSRF-safe URL fetcher. Run starts it.
 func (a *App) openJobs() (*jobs.Manager, error) {
@@ -178,11 +169,24 @@ func (a *App) openJobs() (*jobs.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := boltstore.Open(filepath.Join(a.Config.DataDir, "jobs.db"), boltstore.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("job store: %w", err)
+	var st jobs.Store
+	if a.Config.Store == "postgres" {
+		// Jobs live beside the index, so every ragd process on the
+		// database works on the same queue.
+		pool, err := jobsPool(context.Background(), a.Config.DatabaseURL, a.Config.DBSchema)
+		if err != nil {
+			return nil, fmt.Errorf("job store: %w", err)
+		}
+		a.closers = append(a.closers, func() error { pool.Close(); return nil })
+		st = pgstore.New(pool)
+	} else {
+		bs, err := boltstore.Open(filepath.Join(a.Config.DataDir, "jobs.db"), boltstore.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("job store: %w", err)
+		}
+		a.closers = append(a.closers, bs.Close)
+		st = bs
 	}
-	a.closers = append(a.closers, st.Close)
 	m, err := jobs.New(jobs.Config{Store: st, Ingester: a.Ingest, Roots: roots, Fetcher: fetcher, Logger: a.Logger.With("component", "jobs")})
 	if err != nil {
 		return nil, err
@@ -201,13 +205,8 @@ func (a *App) RunJobs(ctx context.Context) {
 // knownDimension is the vector size of the embedders ragd knows by name,
 // or 0 for provider models whose size only a call can tell.
 func knownDimension(name string) (int, error) {
-	switch name {
-	case "bge-small-en-v1.5":
-		return 384, nil
-	case "bge-base-en-v1.5":
-		return 768, nil
-	case "bge-large-en-v1.5":
-		return 1024, nil
+	if m, ok := builtinModel(name); ok {
+		return m.Dimension, nil
 	}
 	if model, ok := strings.CutPrefix(name, "workersai:"); ok {
 		return workersai.EmbeddingDimension(model), nil
@@ -220,23 +219,26 @@ func knownDimension(name string) (int, error) {
 
 // loadEmbedder loads a named embedder. Failures are logged once, here:
 // retrieval then runs lexically and says why.
-func (a *App) loadEmbedder(ctx context.Context, name string) (emb embedder, dim int, from string, closeFn func() error, err error) {
+func (a *App) loadEmbedder(ctx context.Context, name string, phase func(string)) (l loadedEmbedder, err error) {
 	defer func() {
 		if err != nil {
-			a.Logger.Warn("embedder unavailable: retrieval is lexical (BM25) only", "embedder", name, "err", err)
+			a.Logger.Warn("embedder unavailable: retrieval is lexical (BM25) only", "embedder", name, "reason", unavailableReason(err), "err", err)
 		} else {
-			a.Logger.Info("embedder loaded", "embedder", name, "dimension", dim, "from", from)
+			a.Logger.Info("embedder loaded", "embedder", name, "dimension", l.dim, "from", l.from)
 		}
 	}()
 	if e, ok := newHashEmbedder(name); ok {
 		a.Logger.Warn("using the hashing test embedder: vectors are bags of words, not a semantic model", "embedder", name)
-		return e, e.(interface{ Dimension() int }).Dimension(), "built in (hashing, for tests and demos)", nil, nil
+		return loadedEmbedder{emb: e, dim: e.(interface{ Dimension() int }).Dimension(), from: "built in (hashing, for tests and demos)"}, nil
 	}
 	if strings.HasPrefix(name, "workersai:") || strings.HasPrefix(name, "openai:") {
 		emb, dim, from, err := a.providers.remoteEmbedder(ctx, name)
-		return emb, dim, from, nil, err
+		return loadedEmbedder{emb: emb, dim: dim, from: from}, err
 	}
-	return nil, 0, "", nil, ragd.Errorf(ragd.EUnavailable, "embedder %q cannot be loaded by this build", name)
+	if m, ok := builtinModel(name); ok {
+		return loadBuiltin(ctx, a.Config, m, phase)
+	}
+	return loadedEmbedder{}, ragd.Errorf(ragd.EUnavailable, "embedder %q cannot be loaded by this build", name)
 }
 
 // extractor returns the document extractor.

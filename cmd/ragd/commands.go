@@ -27,6 +27,8 @@ func commands() map[string]command {
 		"query":   {summary: "ask a question and stream the cited answer", run: runQuery},
 		"eval":    {summary: "evaluate retrieval on a BEIR-format dataset", run: runEval},
 		"ingest":  {summary: "ingest files, directories and URLs", run: runIngest},
+		"models":  {summary: "download (pull) or list the built-in embedding models", run: runModels},
+		"migrate": {summary: "apply database migrations", run: runMigrate},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ragd/ragd/ingest/fetch"
+	"github.com/ragd/ragd/migrations"
 )
 
 // Config is ragd's configuration. Each field has a YAML key and an
@@ -27,6 +28,7 @@ type Config struct {
 
 	Store        string `yaml:"store" help:"index store: local, postgres or qdrant"`
 	DatabaseURL  string `yaml:"database_url" secret:"true" help:"Postgres connection string"`
+	DBSchema     string `yaml:"database_schema" help:"Postgres schema holding ragd's tables"`
 	QdrantURL    string `yaml:"qdrant_url" help:"Qdrant gRPC address (host:port)"`
 	QdrantAPIKey string `yaml:"qdrant_api_key" secret:"true" help:"Qdrant API key"`
 
@@ -72,6 +74,7 @@ func DefaultConfig() Config {
 		Addr:           ":8080",
 		DataDir:        "./ragd-data",
 		Store:          "local",
+		DBSchema:       migrations.DefaultSchema,
 		Embedder:       "bge-small-en-v1.5",
 		LLM:            "auto",
 		MaxTokens:      512,
@@ -206,6 +209,9 @@ func (c Config) Validate() error {
 	case "postgres":
 		if c.DatabaseURL == "" {
 			return errors.New("store: postgres needs database_url (RAGD_DATABASE_URL)")
+		}
+		if err := migrations.ValidateSchema(c.DBSchema); err != nil {
+			return fmt.Errorf("database_schema: %w", err)
 		}
 	case "qdrant":
 		if c.QdrantURL == "" {

@@ -48,6 +48,13 @@ func startProcess(t *testing.T, dataDir, addr string) *serverProcess {
 	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--data-dir", dataDir, "--embedder", "hash:64", "--llm", "extractive")
 	cmd.Env = append(os.Environ(), "RAGD_TEST_AS_RAGD=1", "RAGD_LOG_LEVEL=error")
 	cmd.Stderr = os.Stderr
+	return waitProcess(t, cmd, addr)
+}
+
+// waitProcess starts cmd, a ragd server on addr, and waits until it
+// answers /healthz.
+func waitProcess(t *testing.T, cmd *exec.Cmd, addr string) *serverProcess {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +138,23 @@ func TestKillDuringUploads(t *testing.T) {
 			t.Errorf("round %d: %d documents after restart, %d were acknowledged", round, coll.DocumentCount, len(acked))
 		}
 		// Every document present is whole.
-		var docs struct{ Data []ragd.Document }
-		call(t, "GET", p.url+"/v1/collections/crash/documents?limit=1000", nil, &docs)
+		var all []ragd.Document
+		for cursor := ""; ; {
+			var page struct {
+				Data       []ragd.Document
+				NextCursor string `json:"next_cursor"`
+			}
+			call(t, "GET", p.url+"/v1/collections/crash/documents?limit=1000&cursor="+cursor, nil, &page)
+			all = append(all, page.Data...)
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if len(all) != coll.DocumentCount {
+			t.Errorf("round %d: listed %d documents, collection counts %d", round, len(all), coll.DocumentCount)
+		}
 		total := 0
-		for _, d := range docs.Data {
+		for _, d := range all {
 			var full struct {
 				ragd.Document
 				Chunks []ragd.Chunk `json:"chunks"`

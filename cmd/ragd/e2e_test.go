@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -204,6 +205,17 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	var before ragd.Collection
 	call(t, "GET", base, nil, &before)
+	if resp, err := http.Get(srv.URL + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, stage := range []string{"extract", "chunk", "embed", "store"} {
+			if want := `ragd_ingest_stage_seconds_count{stage="` + stage + `"} 1`; !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	}
 
 	type apiErr struct {
 		Error struct{ Code, Message string }
@@ -255,5 +267,41 @@ func TestBadInputChangesNothing(t *testing.T) {
 	call(t, "GET", base, nil, &after)
 	if after.DocumentCount != before.DocumentCount || after.ChunkCount != before.ChunkCount {
 		t.Errorf("bad input changed the collection: %+v -> %+v", before, after)
+	}
+}
+
+// TestUploadRecordsWithABadLine uploads JSON Lines with one broken line:
+// the good records are indexed and the broken one is reported by line.
+func TestUploadRecordsWithABadLine(t *testing.T) {
+	srv := startApp(t, testConfig(t))
+	jsonl := `{"id":"a","title":"Alpha","text":"Alpha particles are helium nuclei."}
+{"id":"b","title":"Beta", "text": broken}
+{"id":"c","title":"Gamma","text":"Gamma rays are photons of high energy."}
+`
+	body, ct := multipartOf([]fileUpload{{"records.jsonl", jsonl}})
+	resp, err := http.Post(srv.URL+"/v1/collections/rec/documents", ct, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data []documentResult `json:"data"`
+	}
+	if err := jsonDecode(resp.Body, &out); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 201 || len(out.Data) != 2 {
+		t.Fatalf("upload: %d %+v", resp.StatusCode, out.Data)
+	}
+	if out.Data[0].Status != "indexed" || out.Data[0].Chunks == 0 {
+		t.Errorf("good records: %+v", out.Data[0])
+	}
+	if bad := out.Data[1]; bad.Status != "failed" || bad.Error == nil || bad.Error.Code != ragd.EInvalid || !strings.Contains(bad.Error.Message, "line 2") {
+		t.Errorf("bad record: %+v %+v", bad, bad.Error)
+	}
+	var hits struct{ Data []ragd.Hit }
+	call(t, "POST", srv.URL+"/v1/collections/rec/search", map[string]any{"query": "gamma rays photons", "mode": "lexical"}, &hits)
+	if len(hits.Data) == 0 || !strings.Contains(hits.Data[0].Text, "Gamma rays") {
+		t.Errorf("search after a partial upload: %+v", hits.Data)
 	}
 }

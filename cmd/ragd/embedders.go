@@ -3,12 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/bge"
 	"github.com/ragd/ragd/hashembed"
+	"github.com/ragd/ragd/hfhub"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/retrieve"
 )
@@ -24,12 +30,49 @@ type embedder interface {
 // is unavailable.
 type embedderState struct {
 	name string
-	dim  int
+	// known is the dimension its name tells (0 when only loading can);
+	// it never changes.
+	known int
+	// dim is the dimension, set before ready is closed.
+	dim int
 	// ready is closed once loading has finished, successfully or not.
 	ready chan struct{}
 	emb   embedder
 	err   error
-	from  string // where it was loaded from, for /readyz
+	from  string         // where it was loaded from, for /readyz
+	info  map[string]any // more for /readyz: the model's repository, revision, source
+	close func() error
+
+	phaseMu sync.Mutex
+	phase   string // what loading is doing now, for /readyz
+}
+
+// setPhase records what loading is doing now.
+func (s *embedderState) setPhase(p string) {
+	s.phaseMu.Lock()
+	s.phase = p
+	s.phaseMu.Unlock()
+}
+
+func (s *embedderState) currentPhase() string {
+	s.phaseMu.Lock()
+	defer s.phaseMu.Unlock()
+	if s.phase == "" {
+		return "loading"
+	}
+	return s.phase
+}
+
+// loadedEmbedder is what loading a named embedder gives.
+type loadedEmbedder struct {
+	emb embedder
+	dim int
+	// from says where it was loaded from: a directory, a Hub snapshot, a
+	// remote service.
+	from string
+	// info adds details to /readyz (for a built-in model: repo, revision,
+	// source).
+	info  map[string]any
 	close func() error
 }
 
@@ -37,9 +80,9 @@ type embedderState struct {
 // most once, in the background.
 type embedders struct {
 	ctx context.Context
-	// load loads a named embedder, returning it, its dimension, where it
-	// came from and how to release it.
-	load func(ctx context.Context, name string) (embedder, int, string, func() error, error)
+	// load loads a named embedder; phase reports what it is doing (for
+	// /readyz while it loads).
+	load func(ctx context.Context, name string, phase func(string)) (loadedEmbedder, error)
 	// dimOf returns the dimension of an embedder known by name, 0 when only
 	// loading it can tell, or an error for an unknown name.
 	dimOf func(name string) (int, error)
@@ -88,21 +131,32 @@ func (e *embedders) state(name string) (*embedderState, error) {
 			return nil, ragd.WrapError(ragd.EInvalid, err, "embedder %q is not known", name)
 		}
 	}
-	s := &embedderState{name: name, dim: dim, ready: make(chan struct{})}
+	s := &embedderState{name: name, known: dim, dim: dim, ready: make(chan struct{})}
 	if e.byName == nil {
 		e.byName = map[string]*embedderState{}
 	}
 	e.byName[name] = s
 	go func() {
 		defer close(s.ready)
-		emb, dim, from, closeFn, err := e.load(e.ctx, name)
-		if err == nil && s.dim > 0 && dim != s.dim {
-			err = ragd.Errorf(ragd.EUnavailable, "embedder %q produces %d dimensions, not the %d its name promises", name, dim, s.dim)
+		l, err := e.load(e.ctx, name, s.setPhase)
+		if err == nil && s.known > 0 && l.dim != s.known {
+			err = ragd.Errorf(ragd.EUnavailable, "embedder %q produces %d dimensions, not the %d its name promises", name, l.dim, s.known)
+			if l.close != nil {
+				l.close()
+			}
+			l = loadedEmbedder{}
+		}
+		if err == nil && e.ctx.Err() != nil {
+			// ragd is closing: nothing will release what was loaded.
+			if l.close != nil {
+				l.close()
+			}
+			l, err = loadedEmbedder{}, ragd.WrapError(ragd.EUnavailable, e.ctx.Err(), "ragd is shutting down")
 		}
 		if err == nil {
-			s.dim = dim
+			s.dim = l.dim
 		}
-		s.emb, s.from, s.close, s.err = emb, from, closeFn, err
+		s.emb, s.from, s.info, s.close, s.err = l.emb, l.from, l.info, l.close, err
 	}()
 	return s, nil
 }
@@ -150,16 +204,20 @@ func (e *embedders) status() []map[string]any {
 	defer e.mu.Unlock()
 	var out []map[string]any
 	for _, s := range e.byName {
-		m := map[string]any{"name": s.name, "dimension": s.dim}
+		m := map[string]any{"name": s.name, "dimension": s.known}
 		select {
 		case <-s.ready:
+			m["dimension"] = s.dim
 			if s.err != nil {
 				m["available"], m["reason"] = false, unavailableReason(s.err)
 			} else {
 				m["available"], m["from"] = true, s.from
+				for k, v := range s.info {
+					m[k] = v
+				}
 			}
 		default:
-			m["available"], m["reason"] = false, "loading"
+			m["available"], m["reason"], m["loading"] = false, s.currentPhase(), true
 		}
 		out = append(out, m)
 	}
@@ -210,4 +268,129 @@ func newHashEmbedder(name string) (embedder, bool) {
 		return nil, false
 	}
 	return hashembed.New(dim), true
+}
+
+// builtinModel returns the built-in model a name refers to
+// (bge-small-en-v1.5, bge-base-en-v1.5, bge-large-en-v1.5).
+func builtinModel(name string) (bge.KnownModel, bool) {
+	if strings.Contains(name, ":") {
+		return bge.KnownModel{}, false
+	}
+	return bge.LookupModel(name)
+}
+
+// knownModelNames lists the built-in models' names, for messages.
+func knownModelNames() string {
+	var names []string
+	for _, m := range bge.KnownModels() {
+		names = append(names, m.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// hubFiles is the list of a built-in model's files as the Hub client
+// wants it: the tokenizer is tokenizer.json or vocab.txt, either will do.
+func hubFiles(m bge.KnownModel) hfhub.Files {
+	var f hfhub.Files
+	tokenizer := []string{"tokenizer.json", "vocab.txt"}
+	for _, file := range m.Files {
+		switch {
+		case slices.Contains(tokenizer, file.Path):
+			f.Optional = append(f.Optional, file.Path)
+		case file.Required:
+			f.Required = append(f.Required, file.Path)
+		default:
+			f.Optional = append(f.Optional, file.Path)
+		}
+	}
+	f.OneOf = [][]string{tokenizer}
+	return f
+}
+
+// hubClient returns the Hugging Face Hub client the configuration
+// describes: HF_ENDPOINT, HF_TOKEN, the hub cache, offline mode.
+func hubClient(cfg Config) *hfhub.Client {
+	return hfhub.New(hfhub.Config{
+		Endpoint:  cfg.HFURL,
+		Token:     cfg.HFToken,
+		CacheDir:  hubCache(cfg),
+		Offline:   cfg.Offline,
+		UserAgent: "ragd/" + ragd.Version,
+	})
+}
+
+// modelDirFor returns the model directory configured for a built-in
+// model: model_dir holds the model of the configured default embedder.
+func modelDirFor(cfg Config, m bge.KnownModel) string {
+	if cfg.ModelDir == "" {
+		return ""
+	}
+	if def, ok := builtinModel(cfg.Embedder); ok && def.Name == m.Name {
+		return cfg.ModelDir
+	}
+	return ""
+}
+
+// loadBuiltin finds a built-in BGE model (model_dir, else the Hugging Face
+// cache, else the Hub unless offline) and loads it. phase reports progress
+// for /readyz.
+func loadBuiltin(ctx context.Context, cfg Config, m bge.KnownModel, phase func(string)) (loadedEmbedder, error) {
+	req := hfhub.Request{Dir: modelDirFor(cfg, m), Repo: m.Repo, Revision: m.Revision, Files: hubFiles(m)}
+	if req.Dir == "" {
+		phase("looking for " + m.Repo + " in the Hugging Face cache")
+		req.Progress = func(p hfhub.Progress) {
+			phase(fmt.Sprintf("downloading %s of %s from the Hugging Face Hub: %s of %s", p.File, m.Repo, formatBytes(p.Done), formatBytes(p.Total)))
+		}
+	}
+	snap, err := hubClient(cfg).Get(ctx, req)
+	if err != nil {
+		return loadedEmbedder{}, builtinError(m, err)
+	}
+	phase("loading the weights from " + snap.Dir)
+	model, err := bge.Load(snap.Dir, bge.Options{Name: m.Name})
+	if err != nil {
+		return loadedEmbedder{}, builtinError(m, err)
+	}
+	if model.Dimension() != m.Dimension {
+		model.Close()
+		return loadedEmbedder{}, ragd.Errorf(ragd.EUnavailable, "%s: the model in %s produces %d dimensions, not %d", m.Name, snap.Dir, model.Dimension(), m.Dimension)
+	}
+	info := map[string]any{"model": m.Repo, "source": string(snap.Source), "dir": snap.Dir, "kernel": model.Kernel()}
+	if snap.Source != hfhub.SourceDir {
+		info["revision"] = snap.Revision
+	}
+	return loadedEmbedder{emb: model, dim: model.Dimension(), from: snap.String(), info: info, close: model.Close}, nil
+}
+
+// builtinError turns a failure to find or load a built-in model into the
+// reason retrieval and /readyz give: what went wrong, and what to do.
+func builtinError(m bge.KnownModel, err error) error {
+	var e *ragd.Error
+	msg := unavailableReason(err)
+	if errors.As(err, &e) && e.Code == ragd.EUnavailable && strings.HasPrefix(e.Message, "offline mode") {
+		msg += fmt.Sprintf(" (run `ragd models pull %s` where the Hub can be reached, or set model_dir)", m.Name)
+	}
+	return ragd.WrapError(ragd.EUnavailable, err, "%s is unavailable: %s", m.Name, msg)
+}
+
+// checkModelDir checks model_dir at start-up. A path that does not exist
+// or is not a directory is a configuration error, and ragd does not start;
+// a directory whose files are missing or broken is found while the model
+// loads, in the background, and leaves ragd lexical with the reason (the
+// file at fault named) in the log, /readyz and every retrieval report.
+func checkModelDir(cfg Config, logger *slog.Logger) error {
+	if cfg.ModelDir == "" {
+		return nil
+	}
+	st, err := os.Stat(cfg.ModelDir)
+	if err != nil {
+		return fmt.Errorf("model_dir: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("model_dir: %s is not a directory", cfg.ModelDir)
+	}
+	if _, ok := builtinModel(cfg.Embedder); !ok {
+		logger.Warn("model_dir is set but the embedder is not a built-in model: model_dir is not used", "model_dir", cfg.ModelDir, "embedder", cfg.Embedder)
+	}
+	return nil
 }

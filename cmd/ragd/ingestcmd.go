@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest/fetch"
 	"github.com/ragd/ragd/ingest/jobs"
 	"github.com/ragd/ragd/ingest/jobs/boltstore"
 )
@@ -156,16 +156,6 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 		err = ingestServer(ctx, cfg, *collection, *concurrency, a, d)
 	}
 	return err
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // display combines the progress of client-side uploads and of one job into
@@ -879,7 +869,21 @@ func ingestLocal(ctx context.Context, env *Env, cfg Config, collection string, a
 		return err
 	}
 	defer app.Close()
-	m := app.Jobs
+	m, run := app.Jobs, app.RunJobs
+	if cfg.Store == "postgres" {
+		// The app's jobs are the servers' shared queue in Postgres, where a
+		// server could take this run's items without the folders to read
+		// them: --local jobs stay in the data directory's job file.
+		if m, err = privateJobs(app, cfg); err != nil {
+			return err
+		}
+		defer m.Close()
+		run = func(ctx context.Context) {
+			if err := m.Run(ctx); err != nil && ctx.Err() == nil {
+				app.Logger.Error("job runner stopped", "err", err)
+			}
+		}
+	}
 	for _, j := range clashing {
 		if _, err := m.Cancel(ctx, j.ID); err != nil && ragd.ErrorCode(err) != ragd.EConflict {
 			return err
@@ -902,7 +906,7 @@ func ingestLocal(ctx context.Context, env *Env, cfg Config, collection string, a
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	go app.RunJobs(runCtx)
+	go run(runCtx)
 	events, err := m.Events(ctx, job.ID)
 	if err != nil {
 		return err
@@ -929,6 +933,38 @@ func ingestLocal(ctx context.Context, env *Env, cfg Config, collection string, a
 		}
 	}
 	return d.summary(collection)
+}
+
+// privateJobs returns a job manager over the job file in the data directory,
+// with the app's ingester, the folders of cfg and its URL policy; closing
+// the app closes the file.
+func privateJobs(app *App, cfg Config) (*jobs.Manager, error) {
+	var roots *fetch.Roots
+	if len(cfg.IngestRoots) > 0 {
+		var err error
+		if roots, err = fetch.NewRoots(fetch.RootsConfig{Paths: cfg.IngestRoots}); err != nil {
+			return nil, err
+		}
+	}
+	fc, err := cfg.fetchConfig()
+	if err != nil {
+		return nil, err
+	}
+	fetcher, err := fetch.New(fc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := boltstore.Open(filepath.Join(cfg.DataDir, "jobs.db"), boltstore.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("job store: %w", err)
+	}
+	m, err := jobs.New(jobs.Config{Store: st, Ingester: app.Ingest, Roots: roots, Fetcher: fetcher, Logger: app.Logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	app.closers = append(app.closers, st.Close)
+	return m, nil
 }
 
 // readBounded reads a file of at most limit bytes.

@@ -22,6 +22,7 @@ import (
 	"github.com/ragd/ragd/ingest/jobs"
 	"github.com/ragd/ragd/ingest/jobs/boltstore"
 	"github.com/ragd/ragd/openai/openaitest"
+	"github.com/ragd/ragd/store/postgres/pgtest"
 	"github.com/ragd/ragd/upstream/upstreamtest"
 )
 
@@ -31,8 +32,8 @@ type cliResult struct {
 	code           int
 }
 
-// runCLI runs ragd in-process with args and an environment of its own.
-func runCLI(t *testing.T, env map[string]string, args ...string) cliResult {
+// ingestCLI runs ragd in-process with args and an environment of its own.
+func ingestCLI(t *testing.T, env map[string]string, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &Env{Args: args, Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: &errb}
@@ -165,7 +166,7 @@ func TestIngestFolderThroughServer(t *testing.T) {
 	dir := mixedFolder(t)
 	env := map[string]string{"RAGD_URL": ts.URL}
 
-	r := runCLI(t, env, "ingest", "--collection", "mix", dir)
+	r := ingestCLI(t, env, "ingest", "--collection", "mix", dir)
 	checkMixedRun(t, r)
 	if strings.Contains(r.stdout, "job:") {
 		t.Errorf("files alone made a server job:\n%s", r.stdout)
@@ -181,7 +182,7 @@ func TestIngestFolderThroughServer(t *testing.T) {
 	}
 
 	// --server wins over RAGD_URL; a second run changes nothing.
-	r = runCLI(t, map[string]string{"RAGD_URL": "http://127.0.0.1:1"}, "ingest", "--server", ts.URL, "--collection", "mix", "--concurrency", "2", dir)
+	r = ingestCLI(t, map[string]string{"RAGD_URL": "http://127.0.0.1:1"}, "ingest", "--server", ts.URL, "--collection", "mix", "--concurrency", "2", dir)
 	checkUnchangedRun(t, r)
 	if len(documentSources(t, ts.URL, "mix")) != 3 {
 		t.Error("the second run duplicated documents")
@@ -191,13 +192,13 @@ func TestIngestFolderThroughServer(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "alpha.md"), []byte("# Alpha\n\nAlpha now talks about compaction.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := counts(t, runCLI(t, env, "ingest", "--collection", "mix", dir))
+	c := counts(t, ingestCLI(t, env, "ingest", "--collection", "mix", dir))
 	if c[0] != 0 || c[1] != 1 || c[2] != 2 || c[6] == 0 {
 		t.Errorf("after an edit: counts %v, want 1 updated (embedded), 2 unchanged", c)
 	}
 
 	// Only supported, non-empty files: exit status 0.
-	r = runCLI(t, env, "ingest", "--collection", "mix", filepath.Join(dir, "sub", "deep"), filepath.Join(dir, "sub", "bravo.txt"))
+	r = ingestCLI(t, env, "ingest", "--collection", "mix", filepath.Join(dir, "sub", "deep"), filepath.Join(dir, "sub", "bravo.txt"))
 	if r.code != 0 {
 		t.Errorf("exit status %d for unchanged files, want 0:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -209,12 +210,12 @@ func TestIngestFolderLocal(t *testing.T) {
 	args := []string{"ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "mix", dir}
 	env := map[string]string{"RAGD_LOG_LEVEL": "error"}
 
-	r := runCLI(t, env, args...)
+	r := ingestCLI(t, env, args...)
 	checkMixedRun(t, r)
 	if !strings.Contains(r.stdout, "job:") {
 		t.Errorf("a --local run names no job:\n%s", r.stdout)
 	}
-	r = runCLI(t, env, args...)
+	r = ingestCLI(t, env, args...)
 	checkUnchangedRun(t, r)
 	if strings.Contains(r.stderr, "resuming") {
 		t.Errorf("a finished job was resumed:\n%s", r.stderr)
@@ -252,7 +253,7 @@ func TestIngestUsageErrors(t *testing.T) {
 		{[]string{"ingest", "--bogus", dir}, 2, "bogus"},
 		{[]string{"ingest", "--server", "http://127.0.0.1:1", dir}, 1, "cannot reach the ragd server at http://127.0.0.1:1"},
 	} {
-		r := runCLI(t, nil, tc.args...)
+		r := ingestCLI(t, nil, tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, tc.code, tc.want)
 		}
@@ -260,7 +261,7 @@ func TestIngestUsageErrors(t *testing.T) {
 	// Two folders of the same name cannot share a --local job.
 	other := filepath.Join(t.TempDir(), "docs")
 	os.MkdirAll(other, 0o755)
-	r := runCLI(t, nil, "ingest", "--local", "--data-dir", t.TempDir(), "--embedder", "none", dir, other)
+	r := ingestCLI(t, nil, "ingest", "--local", "--data-dir", t.TempDir(), "--embedder", "none", dir, other)
 	if r.code != 2 || !strings.Contains(r.stderr, `both named "docs"`) {
 		t.Errorf("same-named folders: exit %d, %q", r.code, r.stderr)
 	}
@@ -299,7 +300,7 @@ func TestIngestURLsAsServerJob(t *testing.T) {
 	dir := mixedFolder(t)
 	args := []string{"ingest", "--collection", "web", pages.URL + "/guide.txt", pages.URL + "/notes.md", pages.URL + "/missing", filepath.Join(dir, "alpha.md")}
 
-	r := runCLI(t, env, args...)
+	r := ingestCLI(t, env, args...)
 	if r.code != 1 {
 		t.Errorf("exit status %d, want 1 (a URL failed)", r.code)
 	}
@@ -325,7 +326,7 @@ func TestIngestURLsAsServerJob(t *testing.T) {
 	}
 
 	// Again: a new job whose pages are unchanged, nothing embedded.
-	c = counts(t, runCLI(t, env, args...))
+	c = counts(t, ingestCLI(t, env, args...))
 	if c[0] != 0 || c[2] != 3 || c[6] != 0 {
 		t.Errorf("second run: counts %v, want 3 unchanged, nothing embedded", c)
 	}
@@ -334,7 +335,7 @@ func TestIngestURLsAsServerJob(t *testing.T) {
 	strict := testConfig(t)
 	strict.Embedder = "hash:64"
 	ts2 := startApp(t, strict)
-	r = runCLI(t, map[string]string{"RAGD_URL": ts2.URL}, "ingest", pages.URL+"/guide.txt")
+	r = ingestCLI(t, map[string]string{"RAGD_URL": ts2.URL}, "ingest", pages.URL+"/guide.txt")
 	if r.code != 1 || !strings.Contains(r.stdout, pages.URL+"/guide.txt: ssrf") {
 		t.Errorf("the default policy fetched a loopback URL: exit %d\n%s", r.code, r.stdout)
 	}
@@ -517,7 +518,7 @@ func TestIngestServerInterruptedResumes(t *testing.T) {
 		t.Fatalf("the first run embedded all %d files before it was stopped", first)
 	}
 
-	r = runCLI(t, env, args...)
+	r = ingestCLI(t, env, args...)
 	c := counts(t, r)
 	if r.code != 0 || c[0]+c[2] != n || c[3] != 0 {
 		t.Errorf("second run: exit %d, counts %v; want all %d new or unchanged", r.code, c, n)
@@ -732,7 +733,7 @@ func TestIngestLocalFinishesEarlierJobs(t *testing.T) {
 	m.Close()
 	st.Close()
 
-	r := runCLI(t, map[string]string{"RAGD_LOG_LEVEL": "error"}, "ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "three", bravo)
+	r := ingestCLI(t, map[string]string{"RAGD_LOG_LEVEL": "error"}, "ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "three", bravo)
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -756,5 +757,45 @@ func TestIngestLocalFinishesEarlierJobs(t *testing.T) {
 	}
 	if got2.Status != jobs.StatusCancelled {
 		t.Errorf("clashing job: %s, want cancelled", got2.Status)
+	}
+}
+
+// TestIngestLocalPostgres runs `ragd ingest --local` on the Postgres store:
+// the documents go to Postgres, the job stays in the data directory's job
+// file, off the servers' shared queue, whose servers could not read this
+// machine's folders.
+func TestIngestLocalPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	dsn += sep + "pool_max_conns=2"
+	if r := ingestCLI(t, nil, "migrate", "--database-url", dsn, "--database-schema", schema); r.code != 0 {
+		t.Fatalf("migrate: %s", r.stderr)
+	}
+	data := t.TempDir()
+	env := map[string]string{"RAGD_STORE": "postgres", "RAGD_DATABASE_URL": dsn, "RAGD_DATABASE_SCHEMA": schema, "RAGD_LOG_LEVEL": "error"}
+	dir := mixedFolder(t)
+	args := []string{"ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "mix", dir}
+	checkMixedRun(t, ingestCLI(t, env, args...))
+	if _, err := os.Stat(filepath.Join(data, "jobs.db")); err != nil {
+		t.Errorf("no job file in the data directory: %v", err)
+	}
+	checkUnchangedRun(t, ingestCLI(t, env, args...))
+
+	cfg := testConfig(t)
+	cfg.Store, cfg.DatabaseURL, cfg.DBSchema, cfg.Embedder = "postgres", dsn, schema, "hash:64"
+	ts := startApp(t, cfg)
+	if got := len(documentSources(t, ts.URL, "mix")); got != 3 {
+		t.Errorf("%d documents in Postgres, want 3", got)
+	}
+	var list struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	call(t, "GET", ts.URL+"/v1/jobs", nil, &list)
+	if len(list.Data) != 0 {
+		t.Errorf("the shared queue has %d jobs, want none", len(list.Data))
 	}
 }

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/generate"
+	"github.com/ragd/ragd/hfhub"
 	"github.com/ragd/ragd/llmtoken"
 	"github.com/ragd/ragd/openai"
 	"github.com/ragd/ragd/retrieve"
@@ -41,19 +41,25 @@ func newProviders(cfg Config, logger *slog.Logger, reg *prometheus.Registry) (*p
 	return p, nil
 }
 
-// hubCache is the Hugging Face hub cache directory.
+// hubCache is the Hugging Face hub cache directory, resolved as
+// huggingface_hub resolves it: hf_hub_cache (HF_HUB_CACHE), else
+// HUGGINGFACE_HUB_CACHE, else hf_home/hub (HF_HOME), else
+// XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
 func hubCache(cfg Config) string {
-	switch {
-	case cfg.HFCache != "":
-		return cfg.HFCache
-	case cfg.HFHome != "":
-		return filepath.Join(cfg.HFHome, "hub")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".cache", "huggingface", "hub")
+	return hfhub.CacheDir(func(name string) string {
+		switch name {
+		case "HF_HUB_CACHE":
+			return cfg.HFCache
+		case "HF_HOME":
+			return cfg.HFHome
+		case "HOME":
+			if home, err := os.UserHomeDir(); err == nil {
+				return home
+			}
+			return ""
+		}
+		return os.Getenv(name)
+	})
 }
 
 // tokenCounter loads Llama 3's tokenizer for exact prompt counts: from the

@@ -75,8 +75,7 @@ func failWrap(reason, code string, cause error, format string, args ...any) erro
 
 // RecordError is one CSV row or JSON line that could not be extracted.
 type RecordError struct {
-	// Line is the 1-based line (JSON Lines) or record number (CSV, header
-	// excluded) in the file.
+	// Line is the 1-based line of the file where the record starts.
 	Line   int    `json:"line"`
 	Reason string `json:"reason"`
 	// Message says what is wrong, safe to show to users.

@@ -21,6 +21,7 @@ import (
 	"path"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
@@ -118,6 +119,10 @@ func (o Options) withDefaults() Options {
 // formats; [Sandbox] wraps it for untrusted files.
 type Extractor struct {
 	opts Options
+
+	pdfOnce sync.Once
+	pdf     *pdfEngine
+	pdfErr  error
 }
 
 // New returns an Extractor with the given options.
@@ -125,8 +130,13 @@ func New(opts Options) *Extractor {
 	return &Extractor{opts: opts.withDefaults()}
 }
 
-// Close releases what the Extractor holds.
-func (e *Extractor) Close() error { return nil }
+// Close releases the PDF engine, if one was started.
+func (e *Extractor) Close() error {
+	if e.pdf != nil {
+		return e.pdf.close()
+	}
+	return nil
+}
 
 // Extract sniffs f's type and extracts it. It returns one document, or one
 // per record for CSV and JSON Lines with Options.RowsAsDocuments. For CSV
@@ -161,6 +171,14 @@ func (e *Extractor) ExtractAs(ctx context.Context, typ string, f ingest.File) (d
 		docs, err = e.markdown(f, false)
 	case TypeMDX:
 		docs, err = e.markdown(f, true)
+	case TypeHTML:
+		docs, err = e.html(f)
+	case TypePDF:
+		docs, err = e.pdfDoc(ctx, f)
+	case TypeCSV:
+		docs, err = e.csv(f)
+	case TypeJSONL:
+		docs, err = e.jsonl(f)
 	default:
 		return nil, fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract %s", typ)
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -324,5 +325,26 @@ func TestCFDocsCorpus(t *testing.T) {
 	}
 	if n != 281 {
 		t.Errorf("extracted %d pages, want 281", n)
+	}
+}
+
+// TestMDXHostileInputIsLinear feeds the MDX scanner inputs that make a
+// naive scanner look ahead to the end of the file at every position
+// (unclosed braces, tags and comments): each must finish in a small
+// fraction of the time a quadratic scan takes (about 15 s for the braces).
+func TestMDXHostileInputIsLinear(t *testing.T) {
+	e := extract.New(extract.Options{})
+	for name, src := range map[string]string{
+		"braces":   strings.Repeat("{", 100_000),
+		"comments": strings.Repeat("<!--", 100_000),
+		"tags":     strings.Repeat("<A {x} `y` ", 30_000),
+		"template": "export const a = `" + strings.Repeat("${", 50_000),
+		"ticks":    strings.Repeat("`` a ", 50_000),
+	} {
+		start := time.Now()
+		_, err := e.ExtractAs(context.Background(), extract.TypeMDX, ingest.File{Name: "x.mdx", Data: []byte(src)})
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s: %v (err %v)", name, d, err)
+		}
 	}
 }

@@ -268,35 +268,47 @@ func unescapeTemplate(s string) string {
 const maxTagLen = 16 << 10
 
 // scanMDX copies Markdown text (no code fences, no ESM) to out without JSX
-// tags, comments and expressions.
+// tags, comments and expressions. Every attempt to read a tag, an
+// expression or a code span looks ahead; the total look-ahead is bounded
+// by a budget proportional to the input, so hostile input (thousands of
+// unclosed "{" or "<A") costs linear time: once the budget is spent, the
+// rest is copied as text.
 func scanMDX(out *bytes.Buffer, s []byte, exports map[string]string) {
+	budget := 8*len(s) + 1<<16
+	noCommentEnd := false
 	for i := 0; i < len(s); {
 		c := s[i]
-		switch c {
-		case '\\':
+		switch {
+		case c == '\\':
 			end := min(i+2, len(s))
 			out.Write(s[i:end])
 			i = end
-		case '`':
+		case c == '`' && budget > 0:
 			n := 0
 			for i+n < len(s) && s[i+n] == '`' {
 				n++
 			}
-			if end := codeSpanEnd(s, i, n); end > 0 {
+			end, scanned := codeSpanEnd(s, i, n)
+			budget -= scanned
+			if end > 0 {
 				out.Write(s[i:end])
 				i = end
 			} else {
 				out.Write(s[i : i+n])
 				i += n
 			}
-		case '<':
-			if bytes.HasPrefix(s[i:], []byte("<!--")) {
-				if j := bytes.Index(s[i+4:], []byte("-->")); j >= 0 {
+		case c == '<' && budget > 0:
+			if !noCommentEnd && bytes.HasPrefix(s[i:], []byte("<!--")) {
+				j := bytes.Index(s[i+4:], []byte("-->"))
+				if j >= 0 {
+					budget -= j
 					i += 4 + j + 3
 					continue
 				}
+				noCommentEnd = true // and none after any later "<!--" either
 			}
-			t, ok := parseJSXTag(s, i)
+			t, scanned, ok := parseJSXTag(s, i)
+			budget -= scanned
 			if !ok {
 				out.WriteByte(c)
 				i++
@@ -320,8 +332,9 @@ func scanMDX(out *bytes.Buffer, s []byte, exports map[string]string) {
 				}
 			}
 			i = t.end
-		case '{':
-			end := skipJS(s, i)
+		case c == '{' && budget > 0:
+			end, scanned := skipJS(s, i)
+			budget -= scanned
 			if end < 0 {
 				out.WriteByte(c)
 				i++
@@ -351,8 +364,9 @@ func writeFence(out *bytes.Buffer, lang, code string) {
 }
 
 // codeSpanEnd returns the end of the code span opened by n backticks at i,
-// or -1 when no run of exactly n backticks closes it before a blank line.
-func codeSpanEnd(s []byte, i, n int) int {
+// or -1 when no run of exactly n backticks closes it before a blank line,
+// and how many bytes it looked at.
+func codeSpanEnd(s []byte, i, n int) (end, scanned int) {
 	for j := i + n; j < len(s); {
 		switch {
 		case s[j] == '`':
@@ -361,16 +375,16 @@ func codeSpanEnd(s []byte, i, n int) int {
 				k++
 			}
 			if k-j == n {
-				return k
+				return k, k - i
 			}
 			j = k
 		case s[j] == '\n' && j+1 < len(s) && isBlankStart(s[j+1:]):
-			return -1
+			return -1, j - i
 		default:
 			j++
 		}
 	}
-	return -1
+	return -1, len(s) - i
 }
 
 // isBlankStart reports whether s starts with a blank line.
@@ -428,7 +442,16 @@ func (t jsxTag) alone(s []byte, i int) bool {
 
 // parseJSXTag parses a JSX (or HTML) tag starting at s[i] == '<':
 // <Name attr="v" attr={expr} {...spread}>, </Name>, <Name />, <> and </>.
-func parseJSXTag(s []byte, i int) (jsxTag, bool) {
+// It also returns how many bytes it looked at.
+func parseJSXTag(s []byte, i int) (t jsxTag, scanned int, ok bool) {
+	t, ok = parseTag(s, i)
+	if ok {
+		return t, t.end - i, true
+	}
+	return t, min(len(s)-i, maxTagLen), false
+}
+
+func parseTag(s []byte, i int) (jsxTag, bool) {
 	var t jsxTag
 	j := i + 1
 	limit := min(len(s), i+maxTagLen)
@@ -465,7 +488,7 @@ func parseJSXTag(s []byte, i int) (jsxTag, bool) {
 			t.end = j + 2
 			return t, true
 		case s[j] == '{':
-			end := skipJS(s[:limit], j)
+			end, _ := skipJS(s[:limit], j)
 			if end < 0 {
 				return t, false
 			}
@@ -505,7 +528,7 @@ func parseJSXTag(s []byte, i int) (jsxTag, bool) {
 			t.strAttrs[attr] = string(s[j+1 : j+1+end])
 			j += end + 2
 		case '{':
-			end := skipJS(s[:limit], j)
+			end, _ := skipJS(s[:limit], j)
 			if end < 0 {
 				return t, false
 			}
@@ -521,17 +544,18 @@ func parseJSXTag(s []byte, i int) (jsxTag, bool) {
 }
 
 // skipJS returns the index after the '}' matching the '{' at s[i], or -1
-// when there is none within maxTagLen bytes.
-func skipJS(s []byte, i int) int {
+// when there is none within maxTagLen bytes, and how many bytes it looked
+// at.
+func skipJS(s []byte, i int) (end, scanned int) {
 	code := string(s[i:min(len(s), i+maxTagLen)])
 	var js jsState
 	for j := 0; j < len(code); {
 		j = js.step(code, j)
 		if js.balanced() {
-			return i + j
+			return i + j, j
 		}
 	}
-	return -1
+	return -1, len(code)
 }
 
 // stringLiteral returns the text of a JavaScript string literal expression

@@ -1,11 +1,9 @@
 package extract
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"mime"
 	"strings"
 	"unicode/utf8"
@@ -63,7 +61,7 @@ func Sniff(name, declared string, data []byte) (string, error) {
 		}
 		return TypeText, nil
 	case TypeJSONL:
-		if jsonLines(text, len(head) < len(data)) {
+		if jsonLines(text, len(head) < len(data), false) {
 			return TypeJSONL, nil
 		}
 		return TypeText, nil
@@ -75,7 +73,7 @@ func Sniff(name, declared string, data []byte) (string, error) {
 	}
 	// No text extension: the content decides.
 	switch {
-	case jsonLines(text, len(head) < len(data)):
+	case jsonLines(text, len(head) < len(data), true):
 		return TypeJSONL, nil
 	case looksLikeMarkdown(text):
 		return TypeMarkdown, nil
@@ -127,63 +125,71 @@ func pdfHeader(data []byte) bool {
 	return bytes.Contains(data[:min(len(data), 1024)], []byte("%PDF-"))
 }
 
-// sniffZip tells a DOCX from other ZIP-based formats by its parts: a
-// [Content_Types].xml and a WordprocessingML main document.
+// sniffZip tells a DOCX from other ZIP-based formats by the names of its
+// parts, read from the local and central directory headers, which store
+// them uncompressed: a [Content_Types].xml and parts under word/. It does
+// not decompress anything and reads at most maxSniffNames names, so a
+// hostile archive costs little here (its limits are the DOCX parser's).
 func sniffZip(data []byte) (string, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return "", failWrap(ReasonParse, ragd.EInvalid, err, "the file looks like a ZIP archive but is damaged")
-	}
-	names := make(map[string]bool, len(zr.File))
-	for _, f := range zr.File {
-		names[f.Name] = true
-	}
-	switch {
-	case names["[Content_Types].xml"] && (names["word/document.xml"] || hasPrefixName(names, "word/")):
-		return TypeDOCX, nil
-	case names["[Content_Types].xml"] && hasPrefixName(names, "xl/"):
-		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract an Excel workbook (XLSX)")
-	case names["[Content_Types].xml"] && hasPrefixName(names, "ppt/"):
-		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract a PowerPoint presentation (PPTX)")
-	case names["mimetype"]:
-		mt := zipMimetype(zr)
-		switch {
-		case strings.HasPrefix(mt, "application/vnd.oasis.opendocument"):
-			return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract an OpenDocument file (%s)", mt)
-		case mt == "application/epub+zip":
-			return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract an EPUB book")
+	names := zipNames(data)
+	has := func(prefix string) bool {
+		for n := range names {
+			if strings.HasPrefix(n, prefix) {
+				return true
+			}
 		}
+		return false
+	}
+	ooxml := names["[Content_Types].xml"]
+	switch {
+	case ooxml && has("word/"):
+		return TypeDOCX, nil
+	case ooxml && has("xl/"):
+		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract an Excel workbook (XLSX)")
+	case ooxml && has("ppt/"):
+		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract a PowerPoint presentation (PPTX)")
+	case ooxml:
+		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract an Office Open XML package that is not a Word document")
+	// ODF and EPUB store their "mimetype" entry first and uncompressed.
+	case bytes.Contains(data[:min(len(data), 200)], []byte("mimetypeapplication/vnd.oasis.opendocument")):
+		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract an OpenDocument file")
+	case bytes.Contains(data[:min(len(data), 200)], []byte("mimetypeapplication/epub+zip")):
+		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract an EPUB book")
 	case names["META-INF/MANIFEST.MF"]:
 		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract a Java archive (JAR)")
-	case names["[Content_Types].xml"]:
-		return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract an Office Open XML package that is not a Word document")
 	}
 	return "", fail(ReasonUnsupported, ragd.EUnsupported, "cannot extract a ZIP archive")
 }
 
-func hasPrefixName(names map[string]bool, prefix string) bool {
-	for n := range names {
-		if strings.HasPrefix(n, prefix) {
-			return true
-		}
-	}
-	return false
-}
+// maxSniffNames bounds the entry names sniffZip collects.
+const maxSniffNames = 4096
 
-func zipMimetype(zr *zip.Reader) string {
-	for _, f := range zr.File {
-		if f.Name != "mimetype" {
-			continue
+// zipNames returns the entry names found in data's local file headers
+// ("PK\x03\x04", name length at offset 26, name at 30) and central
+// directory headers ("PK\x01\x02", name length at 28, name at 46).
+func zipNames(data []byte) map[string]bool {
+	names := make(map[string]bool)
+	for _, h := range []struct {
+		sig           string
+		lenAt, nameAt int
+	}{{"PK\x03\x04", 26, 30}, {"PK\x01\x02", 28, 46}} {
+		rest := data
+		for len(names) < maxSniffNames {
+			i := bytes.Index(rest, []byte(h.sig))
+			if i < 0 {
+				break
+			}
+			rest = rest[i:]
+			if len(rest) >= h.nameAt {
+				n := int(rest[h.lenAt]) | int(rest[h.lenAt+1])<<8
+				if h.nameAt+n <= len(rest) {
+					names[string(rest[h.nameAt:h.nameAt+n])] = true
+				}
+			}
+			rest = rest[len(h.sig):]
 		}
-		rc, err := f.Open()
-		if err != nil {
-			return ""
-		}
-		defer rc.Close()
-		b, _ := io.ReadAll(io.LimitReader(rc, 100))
-		return strings.TrimSpace(string(b))
 	}
-	return ""
+	return names
 }
 
 const encryptedOffice = "encrypted office document"
@@ -407,23 +413,25 @@ func csvDelimiter(text, extension string, truncated bool) rune {
 	for _, d := range candidates {
 		r := csv.NewReader(strings.NewReader(text))
 		r.Comma = d
-		r.FieldsPerRecord = 0 // all records must have the first one's count
+		r.FieldsPerRecord = -1
 		r.LazyQuotes = true
-		n, fields := 0, 0
-		ok := true
+		n, fields, same := 0, 0, 0
 		for n < 20 {
 			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			}
 			if err != nil {
-				ok = false
 				break
 			}
-			fields = len(rec)
+			if n == 0 {
+				fields = len(rec)
+			}
+			if len(rec) == fields {
+				same++
+			}
 			n++
 		}
-		if ok && n > 0 && fields >= 2 {
+		// The header's cell count on (nearly) every row sampled: a bad row
+		// fails alone when the file is read.
+		if n > 0 && fields >= 2 && same*5 >= n*4 {
 			return d
 		}
 	}
@@ -431,24 +439,31 @@ func csvDelimiter(text, extension string, truncated bool) rune {
 }
 
 // jsonLines reports whether the non-empty lines of text (the last one
-// skipped when truncated) are JSON objects; a single line must be one too.
-func jsonLines(text string, truncated bool) bool {
+// skipped when truncated) are JSON objects. When strict (no .jsonl
+// extension or declared type) every line must be one; else the first must
+// be and most of them must be, so that a JSON Lines file with a few bad
+// lines is still read as one (the bad lines fail alone).
+func jsonLines(text string, truncated, strict bool) bool {
 	lines := strings.Split(text, "\n")
 	if truncated && len(lines) > 1 {
 		lines = lines[:len(lines)-1]
 	}
-	n := 0
+	good, bad := 0, 0
 	for _, l := range lines {
 		l = strings.TrimSpace(l)
 		if l == "" {
 			continue
 		}
 		if l[0] != '{' || !json.Valid([]byte(l)) {
-			return false
+			if strict || good == 0 {
+				return false
+			}
+			bad++
+			continue
 		}
-		n++
+		good++
 	}
-	return n > 0
+	return good > bad
 }
 
 // looksLikeMarkdown reports Markdown signals in text without an extension:

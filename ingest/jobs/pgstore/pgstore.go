@@ -5,6 +5,9 @@
 // runs out and another process takes the item over. A job's row serializes
 // the recording of its outcomes, which get consecutive sequence numbers in
 // commit order, so event streams in any process miss none.
+//
+// JSON goes to the database as text, never as bytes: under the simple
+// protocol (PGlite, poolers) bytes would be sent as bytea.
 package pgstore
 
 import (
@@ -135,7 +138,7 @@ func (j *job) save(ctx context.Context, tx pgx.Tx) error {
 	_, err = tx.Exec(ctx, `
 		UPDATE ingest_jobs SET status = $2, progress = $3, seq = $4, next_idx = $5, groups = $6,
 			finished_at = CASE WHEN $7 THEN now() ELSE finished_at END, updated_at = now()
-		WHERE id = $1`, j.id, j.status, progress, j.seq, j.nextIdx, groups, finish)
+		WHERE id = $1`, j.id, j.status, string(progress), j.seq, j.nextIdx, string(groups), finish)
 	return err
 }
 
@@ -176,7 +179,7 @@ func (j *job) record(ctx context.Context, tx pgx.Tx, idx int64, out jobs.Item) e
 	_, err = tx.Exec(ctx, `
 		UPDATE ingest_job_items SET status = $3, seq = $4, outcome = $5, finished_at = now(),
 			owner = NULL, lease_until = NULL
-		WHERE job_id = $1 AND idx = $2`, j.id, idx, out.Status, seq, data)
+		WHERE job_id = $1 AND idx = $2`, j.id, idx, out.Status, seq, string(data))
 	return err
 }
 
@@ -226,7 +229,7 @@ func (j *job) addItems(ctx context.Context, tx pgx.Tx, items []jobs.NewItem) err
 		depths, grps []int32
 		statuses     []string
 		seqs         []*int64
-		outcomes     [][]byte
+		outcomes     []*string
 		finished     []bool
 		added        = make(map[kk]bool)
 	)
@@ -271,7 +274,8 @@ func (j *job) addItems(ctx context.Context, tx pgx.Tx, items []jobs.NewItem) err
 		if err != nil {
 			return err
 		}
-		statuses, seqs, outcomes, finished = append(statuses, out.Status), append(seqs, &s), append(outcomes, data), append(finished, true)
+		outcome := string(data)
+		statuses, seqs, outcomes, finished = append(statuses, out.Status), append(seqs, &s), append(outcomes, &outcome), append(finished, true)
 	}
 	if len(idxs) == 0 {
 		return nil
@@ -305,7 +309,7 @@ func (s *Store) CreateJob(ctx context.Context, jb jobs.Job, items []jobs.NewItem
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO ingest_jobs (id, collection, sources, options, status, progress, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, '{}', $6, $7) ON CONFLICT (id) DO NOTHING`,
-			jb.ID, jb.Collection, sources, options, jobs.StatusQueued, jb.CreatedAt, jb.UpdatedAt)
+			jb.ID, jb.Collection, string(sources), string(options), jobs.StatusQueued, jb.CreatedAt, jb.UpdatedAt)
 		if err != nil {
 			return err
 		}
@@ -681,7 +685,7 @@ func (s *Store) Cancel(ctx context.Context, id string) (jobs.Job, error) {
 		if _, err := tx.Exec(ctx, `
 			UPDATE ingest_job_items i SET status = 'cancelled', seq = u.seq, outcome = $4, finished_at = now()
 			FROM unnest($2::bigint[], $3::bigint[]) AS u(idx, seq)
-			WHERE i.job_id = $1 AND i.idx = u.idx`, id, idxs, seqs, data); err != nil {
+			WHERE i.job_id = $1 AND i.idx = u.idx`, id, idxs, seqs, string(data)); err != nil {
 			return err
 		}
 		return j.save(ctx, tx)
