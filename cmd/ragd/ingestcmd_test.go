@@ -51,8 +51,11 @@ func ingestCLI(t *testing.T, env map[string]string, args ...string) cliResult {
 	return r
 }
 
-// mixedFolder writes a folder "docs" of mixed files: three that ingest
-// (Markdown, text in a subfolder, HTML), an empty one, one of a type ragd
+// mixedDocs is the number of documents mixedFolder's files make.
+const mixedDocs = 4
+
+// mixedFolder writes a folder "docs" of mixed files: four that ingest
+// (Markdown, text and HTML, in subfolders too), an empty one, one of a type ragd
 // cannot extract, and a hidden one that is left out.
 func mixedFolder(t *testing.T) string {
 	t.Helper()
@@ -61,6 +64,7 @@ func mixedFolder(t *testing.T) string {
 		"alpha.md":            "# Alpha\n\nAlpha talks about durable storage and the write-ahead log.\n",
 		"sub/bravo.txt":       "Bravo is plain text about network partitions and retries.\n",
 		"sub/deep/charlie.md": "# Charlie\n\nCharlie explains vector indexes.\n",
+		"delta.html":          "<html><head><title>Delta</title></head><body><nav>Home | About</nav><main><h1>Delta</h1><p>Delta covers query planning.</p></main></body></html>",
 		"empty.txt":           "",
 		"blob.bin":            "\x00\x01\x02\x03binary\x00\xff\xfe" + strings.Repeat("\x00", 64),
 		".hidden/one.md":      "# Hidden\n\nNever ingested.\n",
@@ -112,8 +116,8 @@ func checkMixedRun(t *testing.T, r cliResult) {
 		t.Errorf("exit status %d, want 1 (the empty file failed)", r.code)
 	}
 	c := counts(t, r)
-	if c[0] != 3 || c[1] != 0 || c[2] != 0 || c[3] != 1 || c[4] != 1 {
-		t.Errorf("counts %v, want 3 new, 1 failed, 1 skipped:\n%s", c, r.stdout)
+	if c[0] != mixedDocs || c[1] != 0 || c[2] != 0 || c[3] != 1 || c[4] != 1 {
+		t.Errorf("counts %v, want 4 new, 1 failed, 1 skipped:\n%s", c, r.stdout)
 	}
 	if c[5] == 0 || c[6] != c[5] {
 		t.Errorf("chunks %d, embedded %d: want every chunk embedded once", c[5], c[6])
@@ -136,8 +140,8 @@ func checkMixedRun(t *testing.T, r cliResult) {
 func checkUnchangedRun(t *testing.T, r cliResult) {
 	t.Helper()
 	c := counts(t, r)
-	if c[0] != 0 || c[1] != 0 || c[2] != 3 || c[6] != 0 {
-		t.Errorf("second run: counts %v, want 3 unchanged and nothing embedded:\n%s", c, r.stdout)
+	if c[0] != 0 || c[1] != 0 || c[2] != mixedDocs || c[6] != 0 {
+		t.Errorf("second run: counts %v, want 4 unchanged and nothing embedded:\n%s", c, r.stdout)
 	}
 }
 
@@ -172,19 +176,19 @@ func TestIngestFolderThroughServer(t *testing.T) {
 		t.Errorf("files alone made a server job:\n%s", r.stdout)
 	}
 	srcs := documentSources(t, ts.URL, "mix")
-	for _, want := range []string{"docs/alpha.md", "docs/sub/bravo.txt", "docs/sub/deep/charlie.md"} {
+	for _, want := range []string{"docs/alpha.md", "docs/sub/bravo.txt", "docs/sub/deep/charlie.md", "docs/delta.html"} {
 		if !strings.Contains(strings.Join(srcs, " "), want) {
 			t.Errorf("documents %v lack %s", srcs, want)
 		}
 	}
-	if len(srcs) != 3 {
-		t.Errorf("documents %v, want 3", srcs)
+	if len(srcs) != mixedDocs {
+		t.Errorf("documents %v, want 4", srcs)
 	}
 
 	// --server wins over RAGD_URL; a second run changes nothing.
 	r = ingestCLI(t, map[string]string{"RAGD_URL": "http://127.0.0.1:1"}, "ingest", "--server", ts.URL, "--collection", "mix", "--concurrency", "2", dir)
 	checkUnchangedRun(t, r)
-	if len(documentSources(t, ts.URL, "mix")) != 3 {
+	if len(documentSources(t, ts.URL, "mix")) != mixedDocs {
 		t.Error("the second run duplicated documents")
 	}
 
@@ -193,8 +197,8 @@ func TestIngestFolderThroughServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := counts(t, ingestCLI(t, env, "ingest", "--collection", "mix", dir))
-	if c[0] != 0 || c[1] != 1 || c[2] != 2 || c[6] == 0 {
-		t.Errorf("after an edit: counts %v, want 1 updated (embedded), 2 unchanged", c)
+	if c[0] != 0 || c[1] != 1 || c[2] != mixedDocs-1 || c[6] == 0 {
+		t.Errorf("after an edit: counts %v, want 1 updated (embedded), 3 unchanged", c)
 	}
 
 	// Only supported, non-empty files: exit status 0.
@@ -228,8 +232,8 @@ func TestIngestFolderLocal(t *testing.T) {
 	cfg.Embedder = "hash:64"
 	ts := startApp(t, cfg)
 	srcs := documentSources(t, ts.URL, "mix")
-	if strings.Join(srcs, " ") == "" || len(srcs) != 3 {
-		t.Fatalf("documents %v, want 3", srcs)
+	if strings.Join(srcs, " ") == "" || len(srcs) != mixedDocs {
+		t.Fatalf("documents %v, want 4", srcs)
 	}
 	for _, s := range srcs {
 		if !strings.HasPrefix(s, "docs/") {
@@ -788,8 +792,8 @@ func TestIngestLocalPostgres(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Store, cfg.DatabaseURL, cfg.DBSchema, cfg.Embedder = "postgres", dsn, schema, "hash:64"
 	ts := startApp(t, cfg)
-	if got := len(documentSources(t, ts.URL, "mix")); got != 3 {
-		t.Errorf("%d documents in Postgres, want 3", got)
+	if got := len(documentSources(t, ts.URL, "mix")); got != mixedDocs {
+		t.Errorf("%d documents in Postgres, want 4", got)
 	}
 	var list struct {
 		Data []struct{ ID string } `json:"data"`
