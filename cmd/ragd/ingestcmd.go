@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,10 @@ const (
 	uploadRetries   = 3
 	uploadRetryBase = 500 * time.Millisecond
 )
+
+// listedSkips caps the skipped items a summary lists (failed ones are
+// listed in full, up to the job's own cap).
+const listedSkips = 20
 
 // defaultUploadConcurrency is how many files `ragd ingest` uploads at once.
 const defaultUploadConcurrency = 4
@@ -170,7 +175,6 @@ type display struct {
 	base   int           // items the job had finished before this run
 	seen   bool          // a job event arrived
 	jobID  string
-	ended  bool // the job reached its done event
 	final  *jobs.Job
 	active []string // uploads in flight
 	fails  []jobs.Item
@@ -178,18 +182,10 @@ type display struct {
 
 func newDisplay(env *Env) *display {
 	r := jobs.NewRenderer(env.Stderr, isTerminal(env.Stderr))
-	if n := atoiOr(env.Getenv("COLUMNS"), 0); n >= 40 {
+	if n, err := strconv.Atoi(env.Getenv("COLUMNS")); err == nil && n >= 40 {
 		r.Width = n
 	}
 	return &display{env: env, r: r, start: time.Now()}
-}
-
-func atoiOr(s string, def int) int {
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil {
-		return def
-	}
-	return n
 }
 
 // progress is the combined progress, with rates measured over this run.
@@ -287,7 +283,7 @@ func (d *display) jobEvent(ev jobs.Event) {
 	d.job = ev.Progress
 	typ := ev.Type
 	if typ == jobs.EventDone {
-		d.ended, d.final, typ = true, ev.Job, jobs.EventProgress
+		d.final, typ = ev.Job, jobs.EventProgress
 	}
 	d.draw(typ, ev.Item, ev.Running)
 }
@@ -337,7 +333,11 @@ func (d *display) summary(collection string) error {
 	fmt.Fprintf(w, "  documents: %d new, %d updated, %d unchanged, %d failed, %d skipped\n",
 		p.Indexed, p.Updated, p.Unchanged, p.Failed, p.Skipped)
 	fmt.Fprintf(w, "  chunks:    %d, %d of them embedded\n", p.Chunks, p.Embedded)
-	if d.jobID != "" {
+	cancelled := d.final != nil && d.final.Status == jobs.StatusCancelled
+	switch {
+	case cancelled:
+		fmt.Fprintf(w, "  job:       %s, cancelled: %d items not run\n", d.jobID, p.Cancelled)
+	case d.jobID != "":
 		fmt.Fprintf(w, "  job:       %s\n", d.jobID)
 	}
 	var failed, skipped []jobs.Item
@@ -352,22 +352,26 @@ func (d *display) summary(collection string) error {
 			skipped = append(skipped, it)
 		}
 	}
-	printItems := func(title string, total int, items []jobs.Item) {
+	printItems := func(title string, total int, items []jobs.Item, limit int) {
 		if total == 0 {
 			return
 		}
 		fmt.Fprintf(w, "%s (%d):\n", title, total)
+		items = items[:min(len(items), limit)]
 		for _, it := range items {
 			fmt.Fprintf(w, "  %s: %s\n", it.Source, itemReason(it))
 		}
 		if more := total - len(items); more > 0 {
-			fmt.Fprintf(w, "  ... and %d more (GET /v1/jobs/%s/items)\n", more, d.jobID)
+			fmt.Fprintf(w, "  ... and %d more\n", more)
 		}
 	}
-	printItems("Failed", p.Failed, failed)
-	printItems("Skipped", p.Skipped, skipped)
-	if p.Failed > 0 {
+	printItems("Failed", p.Failed, failed, len(failed))
+	printItems("Skipped", p.Skipped, skipped, listedSkips)
+	switch {
+	case p.Failed > 0:
 		return fmt.Errorf("%d of %d items failed", p.Failed, p.Done)
+	case cancelled:
+		return fmt.Errorf("job %s was cancelled", d.jobID)
 	}
 	return nil
 }

@@ -803,3 +803,54 @@ func TestIngestLocalPostgres(t *testing.T) {
 		t.Errorf("the shared queue has %d jobs, want none", len(list.Data))
 	}
 }
+
+// TestIngestReportsCancelledJob cancels the URL job `ragd ingest` follows:
+// the command ends with the job's outcome and a non-zero status.
+func TestIngestReportsCancelledJob(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "The page %s talks about quorum reads.\n", r.URL.Path)
+	}))
+	t.Cleanup(pages.Close)
+	u, _ := url.Parse(pages.URL)
+	_, port, _ := net.SplitHostPort(u.Host)
+	cfg := testConfig(t)
+	cfg.Embedder = "hash:64"
+	cfg.FetchAllow = []string{"127.0.0.1/32"}
+	cfg.FetchPorts = []string{port}
+	ts := startApp(t, cfg)
+
+	var urls []string
+	for i := range 6 {
+		urls = append(urls, fmt.Sprintf("%s/p%d.txt", pages.URL, i))
+	}
+	stderr, wait := startCLI(context.Background(), map[string]string{"RAGD_URL": ts.URL}, append([]string{"ingest", "--collection", "web"}, urls...)...)
+	var list struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "progress: ") || len(list.Data) == 0 {
+		if time.Now().After(deadline) {
+			open()
+			t.Fatalf("no job followed:\n%s", wait().stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+		call(t, "GET", ts.URL+"/v1/jobs?collection=web", nil, &list)
+	}
+	if code := call(t, "POST", ts.URL+"/v1/jobs/"+list.Data[0].ID+"/cancel", nil, nil); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	r := wait()
+	if r.code != 1 || !strings.Contains(r.stdout, list.Data[0].ID+", cancelled: ") || !strings.Contains(r.stderr, "was cancelled") {
+		t.Errorf("exit %d; want the cancellation reported:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
