@@ -199,30 +199,32 @@ func readSSE(body io.Reader, what string, onEvent func(name string, data []byte)
 			}
 			return ragd.WrapError(ragd.EUnavailable, err, "%s was cut", what)
 		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case line == "":
-			if name == "" && data == nil {
-				continue
-			}
-			if name == "error" {
-				var e apiError
-				if json.Unmarshal(data, &e) == nil {
-					return &ragd.Error{Code: e.Error.Code, Message: e.Error.Message}
+		// A line ends with LF, CRLF or a lone CR.
+		for _, line := range strings.Split(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), "\r") {
+			switch {
+			case line == "":
+				if name == "" && data == nil {
+					continue
 				}
-				return ragd.Errorf(ragd.EUpstream, "%s failed", what)
+				if name == "error" {
+					var e apiError
+					if json.Unmarshal(data, &e) == nil {
+						return &ragd.Error{Code: e.Error.Code, Message: e.Error.Message}
+					}
+					return ragd.Errorf(ragd.EUpstream, "%s failed", what)
+				}
+				if err := onEvent(name, data); err != nil {
+					return err
+				}
+				if name == "done" {
+					return nil
+				}
+				name, data = "", nil
+			case strings.HasPrefix(line, "event:"):
+				name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+			case strings.HasPrefix(line, "data:"):
+				data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " ")...)
 			}
-			if err := onEvent(name, data); err != nil {
-				return err
-			}
-			if name == "done" {
-				return nil
-			}
-			name, data = "", nil
-		case strings.HasPrefix(line, "event:"):
-			name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-		case strings.HasPrefix(line, "data:"):
-			data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " ")...)
 		}
 	}
 }
