@@ -329,7 +329,7 @@ func (d *display) summary(collection string) error {
 	d.r.Render(jobs.Event{Type: jobs.EventDone}) // clears the bar
 	p := d.progress()
 	w := d.env.Stdout
-	fmt.Fprintf(w, "Ingested %d items into %q in %s\n", p.Done, collection, time.Since(d.start).Round(time.Millisecond))
+	fmt.Fprintf(w, "Ingested %s into %q in %s\n", plural(p.Done, "item"), collection, time.Since(d.start).Round(time.Millisecond))
 	fmt.Fprintf(w, "  documents: %d new, %d updated, %d unchanged, %d failed, %d skipped\n",
 		p.Indexed, p.Updated, p.Unchanged, p.Failed, p.Skipped)
 	fmt.Fprintf(w, "  chunks:    %d, %d of them embedded\n", p.Chunks, p.Embedded)
@@ -385,6 +385,14 @@ func (d *display) interrupted(how string) error {
 	fmt.Fprintf(d.env.Stdout, "Interrupted after %d of %d items (%d new, %d updated, %d unchanged, %d failed); %s\n",
 		p.Done, p.Total, p.Indexed, p.Updated, p.Unchanged, p.Failed, how)
 	return errors.New("interrupted; run the same command again to finish")
+}
+
+// plural writes n and a noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func itemReason(it jobs.Item) string {
@@ -834,6 +842,9 @@ func ingestLocal(ctx context.Context, env *Env, cfg Config, collection string, a
 		return err
 	}
 	earlier, err := unfinishedJobs(ctx, cfg.DataDir)
+	if ragd.ErrorCode(err) == ragd.EUnavailable {
+		return ragd.WrapError(ragd.EUnavailable, err, "the data directory %s is in use by another ragd process: ingest through that server without --local, or stop it first", cfg.DataDir)
+	}
 	if err != nil {
 		return err
 	}

@@ -262,6 +262,14 @@ func TestIngestUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, tc.code, tc.want)
 		}
 	}
+	// A server on the data directory keeps --local out.
+	cfg := testConfig(t)
+	cfg.Embedder = "hash:64"
+	startApp(t, cfg)
+	r0 := ingestCLI(t, nil, "ingest", "--local", "--data-dir", cfg.DataDir, "--embedder", "hash:64", dir)
+	if r0.code != 1 || !strings.Contains(r0.stderr, "in use by another ragd process") {
+		t.Errorf("--local beside a server: exit %d, %q", r0.code, r0.stderr)
+	}
 	// Two folders of the same name cannot share a --local job.
 	other := filepath.Join(t.TempDir(), "docs")
 	os.MkdirAll(other, 0o755)
