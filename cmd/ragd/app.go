@@ -161,7 +161,11 @@ func (a *App) openJobs() (*jobs.Manager, error) {
 			return nil, fmt.Errorf("ingest_roots: %w", err)
 		}
 	}
-	fetcher, err := fetch.New(fetch.Config{})
+	fc, err := a.Config.fetchConfig()
+	if err != nil {
+		return nil, err
+	}
+	fetcher, err := fetch.New(fc)
 	if err != nil {
 		return nil, err
 	}

@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest/jobs"
 )
 
 // client talks to a ragd server for the CLI commands.
@@ -179,41 +181,114 @@ func (c *client) stream(ctx context.Context, path string, in any, onEvent func(n
 		return err
 	}
 	defer resp.Body.Close()
-	r := bufio.NewReader(resp.Body)
+	return readSSE(resp.Body, "the answer stream", onEvent)
+}
+
+// readSSE reads server-sent events from body, calling onEvent for each,
+// until a done event (nil), an error event (the server's error) or the end
+// of the stream (an error naming what, the stream).
+func readSSE(body io.Reader, what string, onEvent func(name string, data []byte) error) error {
+	r := bufio.NewReader(body)
 	var name string
 	var data []byte
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return ragd.Errorf(ragd.EUpstream, "the answer stream ended before its done event")
+				return ragd.Errorf(ragd.EUpstream, "%s ended before its done event", what)
 			}
-			return ragd.WrapError(ragd.EUnavailable, err, "the answer stream was cut")
+			return ragd.WrapError(ragd.EUnavailable, err, "%s was cut", what)
 		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case line == "":
-			if name == "" && data == nil {
-				continue
-			}
-			if name == "error" {
-				var e apiError
-				if json.Unmarshal(data, &e) == nil {
-					return &ragd.Error{Code: e.Error.Code, Message: e.Error.Message}
+		// A line ends with LF, CRLF or a lone CR.
+		for _, line := range strings.Split(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), "\r") {
+			switch {
+			case line == "":
+				if name == "" && data == nil {
+					continue
 				}
-				return ragd.Errorf(ragd.EUpstream, "the answer stream failed")
+				if name == "error" {
+					var e apiError
+					if json.Unmarshal(data, &e) == nil {
+						return &ragd.Error{Code: e.Error.Code, Message: e.Error.Message}
+					}
+					return ragd.Errorf(ragd.EUpstream, "%s failed", what)
+				}
+				if err := onEvent(name, data); err != nil {
+					return err
+				}
+				if name == "done" {
+					return nil
+				}
+				name, data = "", nil
+			case strings.HasPrefix(line, "event:"):
+				name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+			case strings.HasPrefix(line, "data:"):
+				data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " ")...)
 			}
-			if err := onEvent(name, data); err != nil {
-				return err
-			}
-			if name == "done" {
-				return nil
-			}
-			name, data = "", nil
-		case strings.HasPrefix(line, "event:"):
-			name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-		case strings.HasPrefix(line, "data:"):
-			data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " ")...)
 		}
 	}
+}
+
+// health checks that the server answers /healthz.
+func (c *client) health(ctx context.Context) error {
+	req, err := c.request(ctx, http.MethodGet, "/healthz", nil, "")
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// submitJob posts a batch job.
+func (c *client) submitJob(ctx context.Context, spec jobs.Spec) (jobs.Job, error) {
+	var j jobs.Job
+	err := c.do(ctx, http.MethodPost, "/v1/jobs", spec, &j)
+	return j, err
+}
+
+// jobs lists the newest jobs of a collection.
+func (c *client) jobs(ctx context.Context, collection string, limit int) ([]jobs.Job, error) {
+	var out struct {
+		Data []jobs.Job `json:"data"`
+	}
+	q := url.Values{"collection": {collection}, "limit": {strconv.Itoa(limit)}}
+	err := c.do(ctx, http.MethodGet, "/v1/jobs?"+q.Encode(), nil, &out)
+	return out.Data, err
+}
+
+// jobEvents follows a job's event stream, calling onEvent for each event,
+// until its done event.
+func (c *client) jobEvents(ctx context.Context, id string, onEvent func(jobs.Event) error) error {
+	req, err := c.request(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/events", nil, "")
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.send(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return readSSE(resp.Body, "the job's event stream", func(name string, data []byte) error {
+		var ev jobs.Event
+		if err := json.Unmarshal(data, &ev); err != nil {
+			return ragd.WrapError(ragd.EUpstream, err, "the job's event stream sent a malformed %s event", name)
+		}
+		return onEvent(ev)
+	})
+}
+
+// jobItems returns up to limit finished items of a job after the given
+// sequence number.
+func (c *client) jobItems(ctx context.Context, id string, after int64, limit int) ([]jobs.Item, error) {
+	var out struct {
+		Data []jobs.Item `json:"data"`
+	}
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "limit": {strconv.Itoa(limit)}}
+	err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/items?"+q.Encode(), nil, &out)
+	return out.Data, err
 }

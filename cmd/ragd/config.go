@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/ragd/ragd/migrations"
+	"net/netip"
 	"os"
 	"reflect"
 	"slices"
@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ragd/ragd/ingest/fetch"
+	"github.com/ragd/ragd/migrations"
 )
 
 // Config is ragd's configuration. Each field has a YAML key and an
@@ -54,6 +57,8 @@ type Config struct {
 	APIKeys        []string      `yaml:"api_keys" secret:"true" help:"comma-separated API keys; when set every /v1 route needs one"`
 	MaxUploadBytes int64         `yaml:"max_upload_bytes" help:"largest document upload body"`
 	IngestRoots    []string      `yaml:"ingest_roots" help:"server directories that batch jobs may read"`
+	FetchAllow     []string      `yaml:"fetch_allow" help:"comma-separated address ranges (CIDR) that URL jobs may fetch although they are private or loopback, such as an intranet wiki; cloud metadata addresses stay refused unless named alone"`
+	FetchPorts     []string      `yaml:"fetch_ports" help:"comma-separated ports that URL jobs may fetch from (default 80,443)"`
 	ShutdownGrace  time.Duration `yaml:"shutdown_grace" help:"how long open streams may finish at shutdown"`
 	LogLevel       string        `yaml:"log_level" help:"debug, info, warn or error"`
 	LogFormat      string        `yaml:"log_format" help:"text or json"`
@@ -238,6 +243,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("log_format: %q is not text or json", c.LogFormat)
 	}
+	if _, err := c.fetchConfig(); err != nil {
+		return err
+	}
 	if err := validateModelRef("embedder", c.Embedder, true); err != nil {
 		return err
 	}
@@ -262,6 +270,31 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// fetchConfig is the URL fetch policy of batch jobs: the defaults (public
+// addresses, ports 80 and 443) widened only by fetch_allow and fetch_ports.
+func (c Config) fetchConfig() (fetch.Config, error) {
+	var fc fetch.Config
+	for _, a := range c.FetchAllow {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(a)
+			if aerr != nil {
+				return fc, fmt.Errorf("fetch_allow: %q is not an address range like 10.1.0.0/16", a)
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		fc.Allow = append(fc.Allow, p.Masked())
+	}
+	for _, s := range c.FetchPorts {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 65535 {
+			return fc, fmt.Errorf("fetch_ports: %q is not a port number", s)
+		}
+		fc.Ports = append(fc.Ports, n)
+	}
+	return fc, nil
 }
 
 // validateModelRef checks a provider:model reference.
