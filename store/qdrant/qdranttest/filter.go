@@ -112,6 +112,13 @@ func valuesAt(payload map[string]*qdrant.Value, key string) []*qdrant.Value {
 	return out
 }
 
+// MatchFilter reports whether a point with the given payload satisfies f,
+// with the semantics the server applies. It lets tests check a filter
+// translation against many payloads without a round trip per payload.
+func MatchFilter(f *qdrant.Filter, payload map[string]*qdrant.Value) (bool, error) {
+	return matches(f, &point{payload: payload})
+}
+
 // matches reports whether p satisfies f. A nil filter matches everything.
 func matches(f *qdrant.Filter, p *point) (bool, error) {
 	if f == nil {

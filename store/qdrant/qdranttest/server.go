@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +71,7 @@ type Config struct {
 type Server struct {
 	cfg   Config
 	state *state
+	delay atomic.Int64 // nanoseconds every call waits before it is served
 
 	mu   sync.Mutex
 	addr string
@@ -122,7 +124,7 @@ func (s *Server) listen(addr string) error {
 	gs := grpc.NewServer(
 		grpc.MaxRecvMsgSize(64<<20),
 		grpc.MaxSendMsgSize(64<<20),
-		grpc.ChainUnaryInterceptor(s.authenticate),
+		grpc.ChainUnaryInterceptor(s.intercept),
 		// Qdrant accepts the client's keepalive pings (every 10 s by
 		// default); grpc-go's default policy would answer them with
 		// GOAWAY too_many_pings.
@@ -172,7 +174,23 @@ func (s *Server) Collections() []string {
 	return s.state.collectionNames()
 }
 
-func (s *Server) authenticate(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// SetDelay makes every call wait d before it is served (or until its
+// deadline), as a Qdrant that accepts connections but stalls does. Zero
+// restores normal service.
+func (s *Server) SetDelay(d time.Duration) {
+	s.delay.Store(int64(d))
+}
+
+func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if d := time.Duration(s.delay.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}
 	if s.cfg.APIKey != "" {
 		md, _ := metadata.FromIncomingContext(ctx)
 		keys := md.Get("api-key")
