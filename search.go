@@ -57,6 +57,7 @@ type Retrieval struct {
 	// Reason says why Mode differs from the mode asked for.
 	Reason   string `json:"reason,omitempty"`
 	Embedder string `json:"embedder,omitempty"`
+	Reranker string `json:"reranker,omitempty"`
 	TopK     int    `json:"top_k"`
 }
 

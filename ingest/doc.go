@@ -43,9 +43,12 @@ type Doc struct {
 
 // File is an input to extraction.
 type File struct {
-	// Name is the file name or URL path the data came from; its extension
-	// is a hint only, the content decides the type.
+	// Name is the file name, path or URL the data came from. It is the
+	// document's source key: the document ID derives from it unless ID is
+	// set. Its extension is a hint only; the content decides the type.
 	Name string
+	// ID, when set, is the document ID to store the file under.
+	ID string
 	// ContentType is the declared media type, if any (a hint only).
 	ContentType string
 	Data        []byte
