@@ -49,6 +49,7 @@ const (
 	keyEnd      = "end"
 	keyTokens   = "tokens"
 	keyHash     = "hash"
+	keyDL       = "dl" // length in lexical terms
 
 	// intents
 	keyOp         = "op"
@@ -71,6 +72,7 @@ var baseIndexes = map[string]qdrant.FieldType{
 	keyDocID:      qdrant.FieldType_FieldTypeKeyword,
 	keyVersion:    qdrant.FieldType_FieldTypeKeyword,
 	keySortKey:    qdrant.FieldType_FieldTypeInteger,
+	keyDL:         qdrant.FieldType_FieldTypeInteger,
 }
 
 // collectionInfo is what the store keeps about a collection: its immutable

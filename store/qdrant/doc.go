@@ -64,39 +64,53 @@
 //
 // [Store.Search] asks Qdrant for the top points and then reads the records of
 // their documents; if any point is of a version that is not current, the
-// query is sent again with those versions excluded inside the query
-// (must_not conditions, also applied to the IDF statistics), so that stale
-// points neither show nor take ranks, until a round sees only current
-// versions. In hybrid mode the check covers both fused candidate lists.
+// queries are sent again with those versions excluded inside them
+// (must_not conditions, also applied to the IDF statistics and the length
+// facet), so that stale points neither show nor take ranks, until a round
+// sees only current versions. In hybrid mode the check covers both lists.
 //
-// # Lexical search
+// # Searching
 //
-// Chunks are analyzed with [lexical.Terms]. A term's index in the sparse
-// vector is the 32-bit FNV-1a hash of the term; its value is the BM25
-// term-frequency part with length normalization, [lexical.TF](tf, len,
-// avgLen). A query has weight 1 for each distinct term ([lexical.QueryTerms]).
-// Qdrant's IDF modifier multiplies query weights by
-// ln((N - df + 0.5) / (df + 0.5) + 1), which is [lexical.IDF], with N and df
-// over the collection's chunk points whatever the filter, as ragd's BM25
-// defines them; the dot product is then the chunk's BM25 score. It differs
-// from the local store's in four ways:
+// Vector search is Qdrant's nearest-neighbour query on "dense" (Qdrant
+// normalizes cosine vectors, so scores are cosine similarities, in
+// float32).
 //
-//   - the average chunk length is fixed when the collection is created
-//     (Options.BM25AvgLen, or 0.32 terms per token of the chunking's
-//     MaxTokens, 96 for the default 300: the evaluation corpora's chunks
-//     average 85 to 106), since changing it would mean rewriting every
-//     vector; the local store uses the live mean;
-//   - until a sweep, N and df also count the points of writes that are
-//     under way or were interrupted (once a search has seen such points it
-//     excludes them from the statistics too);
-//   - Qdrant computes in float32;
-//   - two terms whose hashes collide share an index.
+// Lexical search is exact BM25 as package lexical defines it, computed from
+// what Qdrant returns. Chunks are analyzed with [lexical.Terms]; a term's
+// index in the sparse vector is the 32-bit FNV-1a hash of the term, its
+// value the BM25 term-frequency part [lexical.TF](tf, len, avgFixed), and
+// each chunk's length len is in its payload ("dl", indexed). A query weighs
+// 1 per distinct term ([lexical.QueryTerms]), and Qdrant's IDF modifier
+// multiplies that by ln((N - df + 0.5) / (df + 0.5) + 1), which is
+// [lexical.IDF]: the dot product is the chunk's BM25 score for an average
+// length avgFixed. But BM25 normalizes by the collection's live average
+// length, and stored vectors cannot follow it, so avgFixed is only the
+// value the collection was created with (Options.BM25AvgLen, or 0.32 terms
+// per token of the chunking's MaxTokens: 96 for the default 300, where the
+// evaluation corpora's chunks average 85 to 106). One batch of queries
+// therefore asks Qdrant for the best candidates by that score, with their
+// sparse vectors, and for one chunk holding each query term (its score over
+// its weight is the term's IDF, from which the integer df follows); a facet
+// of "dl" at the same time gives the chunk count and the live average.
+// ragd then recovers each candidate's term frequencies from its weights and
+// rescores it exactly, in float64. A candidate's exact score is at most
+// max(1, avgLive/avgFixed) times its stored one, so when that bound on the
+// last candidate is below the k-th exact score no chunk beyond the
+// candidates can enter the first k; otherwise the round is repeated with
+// twice the candidates. The scores and the ranking are those of the local
+// store; they differ only in the bits of float32 Qdrant's scores carry,
+// until a sweep, while an interrupted write's chunks are still counted in
+// N, df and the average (once a search has seen such chunks it excludes
+// them from the statistics too), and where two terms' hashes collide.
 //
-// Hybrid search is Qdrant's query API: a dense and a sparse prefetch of
-// ragd.HybridCandidates(TopK) points each, fused by reciprocal rank fusion.
-// Qdrant scores position p (from 0) 1/(p + k), so k = ragd.RRFK + 1 gives
-// ragd's 1/(RRFK + rank). The scores ragd reports are recomputed in float64
-// from the two candidate lists, which the same batch returns.
+// Hybrid search fuses the two rankings by reciprocal rank fusion, a chunk
+// scoring sum 1/(RRFK + rank) over the lists it is in, each list cut at
+// ragd.HybridCandidates(TopK). ragd fuses them itself, over the dense and
+// lexical lists the same batch returns: Qdrant's own fusion (prefetch and
+// RRF in its query API, with k = RRFK + 1 since Qdrant counts positions
+// from 0) would fuse its length-normalized-at-creation lexical ranking, and
+// break ties in each list by internal point order rather than by chunk ID
+// as every ragd store does.
 //
 // # Filters and payload indexes
 //

@@ -205,7 +205,7 @@ func (s *Store) chunkPoint(info *collectionInfo, docID, version string, ch ragd.
 	if ch.Vector != nil {
 		vecs[denseVector] = qdrant.NewVectorDense(ch.Vector)
 	}
-	idx, vals := documentSparse(ch.EmbeddingText(), info.avgLen)
+	idx, vals, dl := documentSparse(ch.EmbeddingText(), info.avgLen)
 	vecs[sparseVector] = qdrant.NewVectorSparse(idx, vals)
 	headings := make([]*qdrant.Value, len(ch.Headings))
 	for i, h := range ch.Headings {
@@ -228,6 +228,7 @@ func (s *Store) chunkPoint(info *collectionInfo, docID, version string, ch ragd.
 			keyTokens:     qdrant.NewValueInt(int64(ch.Tokens)),
 			keyHash:       qdrant.NewValueString(ch.Hash),
 			keyMetadata:   metadataValue(ch.Metadata),
+			keyDL:         qdrant.NewValueInt(int64(dl)),
 		},
 	}
 }

@@ -1,18 +1,23 @@
 package qdrant
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/lexical"
 )
 
 const (
 	// maxSearchRounds bounds how often Search re-queries after finding
-	// points of versions that are not current.
+	// points of versions that are not current. (Re-queries for more
+	// candidates are bounded by the candidate limits.)
 	maxSearchRounds = 8
 	// tieMargin is how many results beyond TopK Search asks for, so that
 	// ties at the cut can be broken by chunk ID.
@@ -46,42 +51,30 @@ func (ex exclusions) conditions() []*qdrant.Condition {
 	return conds
 }
 
-// searchPlan is one round of a search: the queries sent as one batch.
-type searchPlan struct {
-	queries []*qdrant.QueryPoints
-	// candidates are the indexes of the queries whose results fusion ranks
-	// (hybrid only); main is the index of the query whose results are
-	// returned.
-	candidates []int
-	main       int
-}
-
 // Search returns up to q.TopK current chunks, best first, ties broken by
-// ascending chunk ID.
+// ascending chunk ID, ranked and scored as the store contract defines:
+// cosine similarity, exact BM25, or their reciprocal rank fusion (see the
+// package comment).
 //
 // The collection predicate and the filter are part of every Qdrant query.
 // Points whose (document, version) is not the document's current version
-// (a replace under way, or one a crash interrupted) must never be returned
-// or ranked: every point Qdrant returns, in hybrid mode including both
-// fused candidate lists, is checked against the document records, and when
-// any is stale the query is repeated with those versions excluded inside
-// the query, until a round sees only current versions.
+// (a replace under way, or one a crash interrupted) are never returned or
+// ranked: every point Qdrant returns is checked against the document
+// records, and when any is stale the round is repeated with those versions
+// excluded inside the queries, until a round sees only current versions.
 func (s *Store) Search(ctx context.Context, q ragd.SearchQuery) ([]ragd.Hit, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, s.wrap(ctx, err, "search")
+	}
 	info, err := s.collection(ctx, q.Collection)
 	if err != nil {
 		return nil, err
 	}
 	topK := q.TopK
-	if topK <= 0 {
-		topK = ragd.DefaultTopK
-	}
-	if topK > ragd.MaxTopK {
-		return nil, ragd.Errorf(ragd.EInvalid, "top_k must be at most %d, got %d", ragd.MaxTopK, topK)
+	if topK < 1 || topK > ragd.MaxTopK {
+		return nil, ragd.Errorf(ragd.EInvalid, "top_k must be between 1 and %d, got %d", ragd.MaxTopK, topK)
 	}
 	mode := q.Mode
-	if mode == "" {
-		mode = ragd.ModeHybrid
-	}
 	switch mode {
 	case ragd.ModeVector, ragd.ModeHybrid:
 		if err := checkQueryVector(info, mode, q.Vector); err != nil {
@@ -98,111 +91,449 @@ func (s *Store) Search(ctx context.Context, q ragd.SearchQuery) ([]ragd.Hit, err
 	default:
 		return nil, ragd.Errorf(ragd.EInvalid, "search mode %q is not supported (use hybrid, vector or lexical)", mode)
 	}
-	var sparseIdx []uint32
-	var sparseVal []float32
+	sr := &search{s: s, info: info, q: q, mode: mode, topK: topK, ex: exclusions{}}
 	if mode != ragd.ModeVector {
-		sparseIdx, sparseVal = querySparse(q.Text)
-		if mode == ragd.ModeLexical && len(sparseIdx) == 0 {
+		sr.terms = queryIndexes(q.Text)
+		if mode == ragd.ModeLexical && len(sr.terms) == 0 {
 			return []ragd.Hit{}, nil
 		}
 	}
-	var userCond *qdrant.Condition
 	if q.Filter != nil {
 		keys := map[string]qdrant.FieldType{}
-		if userCond, err = translateFilter(q.Filter, keys); err != nil {
+		if sr.userCond, err = translateFilter(q.Filter, keys); err != nil {
 			return nil, err
 		}
 		if err := s.indexFilterKeys(ctx, info, keys); err != nil {
 			return nil, err
 		}
 	}
+	return sr.run(ctx)
+}
 
-	candidates := ragd.HybridCandidates(topK)
-	limit := topK + tieMargin
-	maxLimit := max(limit, 4*topK)
-	if mode == ragd.ModeHybrid {
-		maxLimit = 2 * candidates // a fused list has at most this many points
-		limit = min(limit, maxLimit)
+// search is one Search call.
+type search struct {
+	s        *Store
+	info     *collectionInfo
+	q        ragd.SearchQuery
+	mode     string
+	topK     int
+	terms    []uint32 // the query's distinct term indexes
+	userCond *qdrant.Condition
+	ex       exclusions
+}
+
+// scored is a point with the score ragd ranks it by.
+type scored struct {
+	p       *qdrant.ScoredPoint
+	chunkID string
+	score   float64
+}
+
+func sortScored(l []scored) {
+	slices.SortStableFunc(l, func(a, b scored) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return strings.Compare(a.chunkID, b.chunkID)
+	})
+}
+
+func (sr *search) run(ctx context.Context) ([]ragd.Hit, error) {
+	// Each ranked list is cut at k: TopK, or in hybrid mode the candidates
+	// each list contributes to the fusion.
+	k := sr.topK
+	if sr.mode == ragd.ModeHybrid {
+		k = ragd.HybridCandidates(sr.topK)
 	}
-	ex := exclusions{}
-	for round := 0; ; round++ {
-		last := round == maxSearchRounds-1
-		plan := s.plan(info, mode, q.Vector, sparseIdx, sparseVal, userCond, ex, candidates, limit)
-		lists, err := s.queryBatch(ctx, info, plan.queries)
+	denseLim, lexLim := k+tieMargin, k+tieMargin
+	maxDense, maxLex := 4*k+tieMargin, max(8*(k+tieMargin), 1024)
+	staleRounds := 0
+	for {
+		rd, err := sr.round(ctx, denseLim, lexLim)
 		if err != nil {
 			return nil, err
 		}
-		// Check every returned point against the current records.
-		ids := map[string]bool{}
-		for id := range ex {
-			ids[id] = true
+		if rd.stale {
+			if staleRounds++; staleRounds < maxSearchRounds {
+				continue
+			}
+			rd.dropStale()
 		}
-		for _, l := range lists {
-			for _, p := range l {
-				ids[strPayload(p.GetPayload(), keyDocID)] = true
+		var dense, lex []scored
+		grow := false
+		if rd.dense != nil {
+			dense = rd.denseRanking()
+			// Points beyond the page may tie with the k-th: see them all,
+			// to break the tie by chunk ID.
+			if len(rd.dense) == denseLim && denseLim < maxDense && len(dense) > k && dense[k-1].score == dense[len(dense)-1].score {
+				denseLim, grow = min(2*denseLim, maxDense), true
 			}
 		}
-		recs, err := s.readRecords(ctx, info, sortedKeys(ids), []string{keyTitle, keySource})
-		if err != nil {
-			return nil, err
+		if rd.lex != nil {
+			var complete bool
+			lex, complete = rd.lexicalRanking(k, lexLim)
+			if !complete && lexLim < maxLex {
+				lexLim, grow = min(2*lexLim, maxLex), true
+			}
 		}
-		stale := false
-		for id, v := range ex {
-			if recs[id].version != v {
-				ex[id] = recs[id].version // switched meanwhile: exclude anew
+		if grow && !rd.stale {
+			continue
+		}
+		var hits []ragd.Hit
+		switch sr.mode {
+		case ragd.ModeVector:
+			hits = rd.hits(dense[:min(sr.topK, len(dense))])
+		case ragd.ModeLexical:
+			hits = rd.hits(lex[:min(sr.topK, len(lex))])
+		default:
+			hits = rd.hits(fuse(dense[:min(k, len(dense))], lex[:min(k, len(lex))], sr.topK))
+		}
+		return slices.DeleteFunc(hits, func(h ragd.Hit) bool { return h.Score < sr.q.MinScore }), nil
+	}
+}
+
+// round is what one round of queries returned.
+type round struct {
+	sr       *search
+	dense    []*qdrant.ScoredPoint   // the vector ranking, or nil
+	lex      []*qdrant.ScoredPoint   // the lexical candidates, or nil
+	perTerm  [][]*qdrant.ScoredPoint // per query term: the point that shows its IDF
+	chunks   int                     // lexical statistics: chunk count...
+	termSum  int                     // ...and their total length in terms
+	recs     map[string]record
+	stale    bool
+	avgFixed float64
+}
+
+// round sends one round's queries: a batch of Qdrant queries and, for
+// lexical ranking, a facet of the chunks' lengths, at the same time.
+func (sr *search) round(ctx context.Context, denseLim, lexLim int) (*round, error) {
+	s, info := sr.s, sr.info
+	must := []*qdrant.Condition{
+		qdrant.NewMatchKeyword(keyKind, kindChunk),
+		qdrant.NewMatchKeyword(keyCollection, info.c.Name),
+	}
+	exclude := sr.ex.conditions()
+	corpus := &qdrant.Filter{Must: must, MustNot: exclude}
+	filter := &qdrant.Filter{Must: must, MustNot: exclude}
+	if sr.userCond != nil {
+		filter.Must = append(slices.Clip(must), sr.userCond)
+	}
+	var params *qdrant.SearchParams
+	if len(exclude) > 0 {
+		// BM25's statistics must not count the excluded versions either.
+		params = &qdrant.SearchParams{Idf: &qdrant.IdfParams{Corpus: corpus}}
+	}
+	lexFields := qdrant.NewWithPayloadInclude(keyDocID, keyVersion, keyChunkID, keyText, keyHeadings, keyStart, keyEnd, keyMetadata, keyDL)
+	var queries []*qdrant.QueryPoints
+	denseAt, lexAt := -1, -1
+	if sr.mode != ragd.ModeLexical {
+		denseAt = len(queries)
+		queries = append(queries, &qdrant.QueryPoints{
+			CollectionName: info.physical,
+			Query:          qdrant.NewQueryNearest(qdrant.NewVectorInputDense(sr.q.Vector)),
+			Using:          qdrant.PtrOf(denseVector),
+			Filter:         filter,
+			Limit:          qdrant.PtrOf(uint64(denseLim)),
+			WithPayload:    chunkFields(),
+		})
+	}
+	if len(sr.terms) > 0 {
+		lexAt = len(queries)
+		queries = append(queries, &qdrant.QueryPoints{
+			CollectionName: info.physical,
+			Query:          qdrant.NewQueryNearest(qdrant.NewVectorInputSparse(sr.terms, ones(len(sr.terms)))),
+			Using:          qdrant.PtrOf(sparseVector),
+			Filter:         filter,
+			Params:         params,
+			Limit:          qdrant.PtrOf(uint64(lexLim)),
+			WithPayload:    lexFields,
+			WithVectors:    qdrant.NewWithVectorsInclude(sparseVector),
+		})
+		// One point holding each term shows the term's IDF as Qdrant
+		// computes it: its score divided by its weight.
+		for _, t := range sr.terms {
+			queries = append(queries, &qdrant.QueryPoints{
+				CollectionName: info.physical,
+				Query:          qdrant.NewQueryNearest(qdrant.NewVectorInputSparse([]uint32{t}, []float32{1})),
+				Using:          qdrant.PtrOf(sparseVector),
+				Filter:         corpus,
+				Params:         params,
+				Limit:          qdrant.PtrOf(uint64(1)),
+				WithPayload:    qdrant.NewWithPayloadInclude(keyDocID, keyVersion),
+				WithVectors:    qdrant.NewWithVectorsInclude(sparseVector),
+			})
+		}
+	}
+	rd := &round{sr: sr, avgFixed: info.avgLen}
+	var facetErr error
+	var wg sync.WaitGroup
+	if lexAt >= 0 {
+		// Only chunks carry a length, so with nothing to exclude the facet
+		// needs no filter, and Qdrant answers it from the index alone.
+		var lengthFilter *qdrant.Filter
+		if len(exclude) > 0 {
+			lengthFilter = corpus
+		}
+		wg.Go(func() { rd.chunks, rd.termSum, facetErr = s.lengths(ctx, info, lengthFilter) })
+	}
+	lists, err := s.queryBatch(ctx, info, queries)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if facetErr != nil {
+		return nil, facetErr
+	}
+	if denseAt >= 0 {
+		rd.dense = lists[denseAt]
+	}
+	if lexAt >= 0 {
+		rd.lex = lists[lexAt]
+		rd.perTerm = lists[lexAt+1:]
+	}
+	rd.recs, rd.stale, err = s.checkVersions(ctx, info, lists, sr.ex)
+	if err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+func ones(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}
+
+// lengths returns the number of chunks matching corpus (all chunks when it
+// is nil) and their total length in lexical terms, from a facet of the
+// chunks' lengths.
+func (s *Store) lengths(ctx context.Context, info *collectionInfo, corpus *qdrant.Filter) (chunks, terms int, err error) {
+	cctx, cancel := s.callContext(ctx)
+	defer cancel()
+	resp, err := s.points.Facet(cctx, &qdrant.FacetCounts{
+		CollectionName: info.physical,
+		Key:            keyDL,
+		Filter:         corpus,
+		Limit:          qdrant.PtrOf(uint64(maxFacetValues)),
+		Exact:          qdrant.PtrOf(true),
+	})
+	if err != nil {
+		return 0, 0, s.fail(ctx, info, err, "facet chunk lengths")
+	}
+	for _, h := range resp.GetHits() {
+		chunks += int(h.GetCount())
+		terms += int(h.GetCount()) * int(h.GetValue().GetIntegerValue())
+	}
+	return chunks, terms, nil
+}
+
+// maxFacetValues bounds the distinct chunk lengths a facet returns; chunks
+// hold at most ragd.MaxChunkTokens tokens, so far fewer lengths exist.
+const maxFacetValues = 1 << 16
+
+// dropStale removes points that are not of their document's current
+// version, when the rounds ran out under heavy concurrent writing.
+func (rd *round) dropStale() {
+	stale := func(p *qdrant.ScoredPoint) bool {
+		rec, ok := rd.recs[strPayload(p.GetPayload(), keyDocID)]
+		return !ok || rec.version != strPayload(p.GetPayload(), keyVersion)
+	}
+	if rd.dense != nil {
+		rd.dense = slices.DeleteFunc(slices.Clone(rd.dense), stale)
+	}
+	if rd.lex != nil {
+		rd.lex = slices.DeleteFunc(slices.Clone(rd.lex), stale)
+	}
+	for i, l := range rd.perTerm {
+		rd.perTerm[i] = slices.DeleteFunc(slices.Clone(l), stale)
+	}
+}
+
+// denseRanking is the vector ranking: Qdrant's cosine scores, equal scores
+// by chunk ID.
+func (rd *round) denseRanking() []scored {
+	out := make([]scored, 0, len(rd.dense))
+	for _, p := range rd.dense {
+		out = append(out, scored{p: p, chunkID: strPayload(p.GetPayload(), keyChunkID), score: float64(p.GetScore())})
+	}
+	sortScored(out)
+	return out
+}
+
+// lexicalRanking rescores the lexical candidates with exact BM25 (the live
+// average chunk length, IDF in float64) and reports whether the first k
+// are certainly the first k of the whole collection.
+//
+// Qdrant ranked the candidates by weights normalized with the average
+// length fixed at creation, avgFixed. For a term, the exact weight over the
+// stored one is (tf + K1*n0) / (tf + K1*n1), with n = 1 - B + B*len/avg for
+// the fixed and the live average; that is at most max(1, avgLive/avgFixed).
+// So no point beyond the candidates, whose stored score is at most the last
+// candidate's, can score more than that bound times it: if the bound is
+// below the k-th exact score, the first k are final.
+func (rd *round) lexicalRanking(k, lim int) ([]scored, bool) {
+	if rd.chunks == 0 || len(rd.lex) == 0 {
+		return nil, true
+	}
+	avgLive := float64(rd.termSum) / float64(rd.chunks)
+	idf := make(map[uint32]float64, len(rd.sr.terms))
+	for i, t := range rd.sr.terms {
+		if v, ok := rd.termIDF(t, rd.perTerm[i]); ok {
+			idf[t] = v
+		}
+	}
+	out := make([]scored, 0, len(rd.lex))
+	for _, p := range rd.lex {
+		idx, vals := sparseData(p.GetVectors().GetVectors().GetVectors()[sparseVector])
+		dl := int(intPayload(p.GetPayload(), keyDL))
+		n0 := 1 - lexical.B + lexical.B*float64(dl)/rd.avgFixed
+		var score float64
+		found := false
+		for _, t := range rd.sr.terms {
+			j, ok := slices.BinarySearch(idx, t)
+			if !ok || vals[j] <= 0 || vals[j] >= 1 {
+				continue
+			}
+			w := float64(vals[j])
+			tf := max(1, int(math.Round(w*lexical.K1*n0/(1-w))))
+			score += idf[t] * lexical.TF(tf, dl, avgLive)
+			found = true
+		}
+		if found {
+			out = append(out, scored{p: p, chunkID: strPayload(p.GetPayload(), keyChunkID), score: score})
+		}
+	}
+	sortScored(out)
+	if len(rd.lex) < lim || len(out) < k {
+		return out, len(rd.lex) < lim // every match was seen, or keep looking
+	}
+	bound := max(1, avgLive/rd.avgFixed) * (1 + 1e-4) * float64(rd.lex[len(rd.lex)-1].GetScore())
+	return out, bound < out[k-1].score
+}
+
+// termIDF recovers a term's inverse document frequency from the point that
+// holds it: Qdrant scored it idf * weight. From that and the chunk count it
+// solves for the document frequency, an integer, and returns
+// lexical.IDF(df, chunks) in float64; if the solution is not close to an
+// integer (the counts disagree while a write is under way), it returns
+// Qdrant's float32 value.
+func (rd *round) termIDF(t uint32, l []*qdrant.ScoredPoint) (float64, bool) {
+	if len(l) == 0 {
+		return 0, false
+	}
+	idx, vals := sparseData(l[0].GetVectors().GetVectors().GetVectors()[sparseVector])
+	j, ok := slices.BinarySearch(idx, t)
+	if !ok || vals[j] <= 0 {
+		return 0, false
+	}
+	q := float64(l[0].GetScore()) / float64(vals[j])
+	e := math.Exp(q)
+	df := (float64(rd.chunks) + 1 - 0.5*e) / e
+	if r := math.Round(df); math.Abs(df-r) < 0.25 && r >= 1 && int(r) <= rd.chunks {
+		return lexical.IDF(int(r), rd.chunks), true
+	}
+	return q, true
+}
+
+// sparseData reads a sparse vector in either of the forms Qdrant answers
+// in, indexes ascending.
+func sparseData(v *qdrant.VectorOutput) ([]uint32, []float32) {
+	var idx []uint32
+	var vals []float32
+	if sp := v.GetSparse(); sp != nil {
+		idx, vals = sp.GetIndices(), sp.GetValues()
+	} else {
+		idx, vals = v.GetIndices().GetData(), v.GetData() //nolint:staticcheck // older servers
+	}
+	if !slices.IsSorted(idx) {
+		order := make([]int, len(idx))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(idx[a], idx[b]) })
+		si, sv := make([]uint32, len(idx)), make([]float32, len(idx))
+		for i, o := range order {
+			si[i], sv[i] = idx[o], vals[o]
+		}
+		idx, vals = si, sv
+	}
+	return idx, vals
+}
+
+// fuse is reciprocal rank fusion of the two lists, each already ranked and
+// cut: a point scores sum 1/(RRFK + rank), ranks from 1, in float64; equal
+// scores go by chunk ID. It returns the best topK.
+func fuse(dense, lex []scored, topK int) []scored {
+	byID := map[string]*scored{}
+	var order []*scored
+	for _, l := range [][]scored{dense, lex} {
+		for i, c := range l {
+			key := c.p.GetId().GetUuid()
+			f, ok := byID[key]
+			if !ok {
+				f = &scored{p: c.p, chunkID: c.chunkID}
+				byID[key] = f
+				order = append(order, f)
+			}
+			f.score += 1 / float64(ragd.RRFK+i+1)
+		}
+	}
+	out := make([]scored, len(order))
+	for i, f := range order {
+		out[i] = *f
+	}
+	sortScored(out)
+	return out[:min(topK, len(out))]
+}
+
+func (rd *round) hits(l []scored) []ragd.Hit {
+	out := make([]ragd.Hit, 0, len(l))
+	for _, c := range l {
+		out = append(out, hitOf(c.p, rd.recs, c.score))
+	}
+	return out
+}
+
+// checkVersions reads the records of every document the lists (and earlier
+// rounds' exclusions) mention and reports whether any point is of a version
+// that is not current, adding what to exclude to ex.
+func (s *Store) checkVersions(ctx context.Context, info *collectionInfo, lists [][]*qdrant.ScoredPoint, ex exclusions) (map[string]record, bool, error) {
+	ids := map[string]bool{}
+	for id := range ex {
+		ids[id] = true
+	}
+	for _, l := range lists {
+		for _, p := range l {
+			ids[strPayload(p.GetPayload(), keyDocID)] = true
+		}
+	}
+	recs, err := s.readRecords(ctx, info, sortedKeys(ids), []string{keyTitle, keySource})
+	if err != nil {
+		return nil, false, err
+	}
+	stale := false
+	for id, v := range ex {
+		if recs[id].version != v {
+			ex[id] = recs[id].version // switched meanwhile: exclude anew
+			stale = true
+		}
+	}
+	for _, l := range lists {
+		for _, p := range l {
+			id, v := strPayload(p.GetPayload(), keyDocID), strPayload(p.GetPayload(), keyVersion)
+			if rec, ok := recs[id]; !ok || rec.version != v {
+				ex[id] = recs[id].version
 				stale = true
 			}
 		}
-		for _, l := range lists {
-			for _, p := range l {
-				id, v := strPayload(p.GetPayload(), keyDocID), strPayload(p.GetPayload(), keyVersion)
-				if rec, ok := recs[id]; !ok || rec.version != v {
-					ex[id] = recs[id].version
-					stale = true
-				}
-			}
-		}
-		if stale && !last {
-			continue
-		}
-		main := lists[plan.main]
-		if stale {
-			// Out of rounds under heavy concurrent writing: drop what is not
-			// current rather than return it.
-			main = slices.DeleteFunc(slices.Clone(main), func(p *qdrant.ScoredPoint) bool {
-				rec, ok := recs[strPayload(p.GetPayload(), keyDocID)]
-				return !ok || rec.version != strPayload(p.GetPayload(), keyVersion)
-			})
-		}
-		var ranks []map[string]int
-		for _, i := range plan.candidates {
-			ranks = append(ranks, rankOf(lists[i]))
-		}
-		hits := make([]ragd.Hit, 0, len(main))
-		for _, p := range main {
-			hits = append(hits, hitOf(p, recs, ranks))
-		}
-		slices.SortFunc(hits, func(a, b ragd.Hit) int {
-			switch {
-			case a.Score > b.Score:
-				return -1
-			case a.Score < b.Score:
-				return 1
-			}
-			return strings.Compare(a.ChunkID, b.ChunkID)
-		})
-		// A full page whose last score equals the TopK-th may hide more
-		// points with that score: ask for more to break the tie by ID.
-		if !stale && len(main) == limit && limit < maxLimit && len(hits) > topK && hits[topK-1].Score == hits[len(hits)-1].Score {
-			limit = min(2*limit, maxLimit)
-			continue
-		}
-		if len(hits) > topK {
-			hits = hits[:topK]
-		}
-		hits = slices.DeleteFunc(hits, func(h ragd.Hit) bool { return h.Score < q.MinScore })
-		return hits, nil
 	}
+	return recs, stale, nil
 }
 
 func checkQueryVector(info *collectionInfo, mode string, vec []float32) error {
@@ -218,80 +549,9 @@ func checkQueryVector(info *collectionInfo, mode string, vec []float32) error {
 	return nil
 }
 
-// plan builds one round's queries.
-func (s *Store) plan(info *collectionInfo, mode string, vec []float32, idx []uint32, vals []float32, userCond *qdrant.Condition, ex exclusions, candidates, limit int) searchPlan {
-	must := []*qdrant.Condition{
-		qdrant.NewMatchKeyword(keyKind, kindChunk),
-		qdrant.NewMatchKeyword(keyCollection, info.c.Name),
-	}
-	exclude := ex.conditions()
-	filter := &qdrant.Filter{Must: must, MustNot: exclude}
-	if userCond != nil {
-		filter.Must = append(slices.Clip(must), userCond)
-	}
-	var params *qdrant.SearchParams
-	if len(exclude) > 0 {
-		// BM25's statistics must not count the excluded versions either.
-		params = &qdrant.SearchParams{Idf: &qdrant.IdfParams{Corpus: &qdrant.Filter{Must: must, MustNot: exclude}}}
-	}
-	chunkFields := qdrant.NewWithPayloadInclude(keyDocID, keyVersion, keyChunkID, keyText, keyHeadings, keyStart, keyEnd, keyMetadata)
-	idFields := qdrant.NewWithPayloadInclude(keyDocID, keyVersion, keyChunkID)
-	dense := func(n int, with *qdrant.WithPayloadSelector) *qdrant.QueryPoints {
-		return &qdrant.QueryPoints{
-			CollectionName: info.physical,
-			Query:          qdrant.NewQueryNearest(qdrant.NewVectorInputDense(vec)),
-			Using:          qdrant.PtrOf(denseVector),
-			Filter:         filter,
-			Limit:          qdrant.PtrOf(uint64(n)),
-			WithPayload:    with,
-		}
-	}
-	sparse := func(n int, with *qdrant.WithPayloadSelector) *qdrant.QueryPoints {
-		return &qdrant.QueryPoints{
-			CollectionName: info.physical,
-			Query:          qdrant.NewQueryNearest(qdrant.NewVectorInputSparse(idx, vals)),
-			Using:          qdrant.PtrOf(sparseVector),
-			Filter:         filter,
-			Params:         params,
-			Limit:          qdrant.PtrOf(uint64(n)),
-			WithPayload:    with,
-		}
-	}
-	switch mode {
-	case ragd.ModeVector:
-		return searchPlan{queries: []*qdrant.QueryPoints{dense(limit, chunkFields)}}
-	case ragd.ModeLexical:
-		return searchPlan{queries: []*qdrant.QueryPoints{sparse(limit, chunkFields)}}
-	}
-	// Hybrid: the two candidate lists, and Qdrant's fusion of the same two
-	// lists. ragd's RRF gives rank r (from 1) 1/(RRFK + r); Qdrant's gives
-	// position p (from 0) 1/(p + k), so k = RRFK + 1 makes them equal.
-	plan := searchPlan{queries: []*qdrant.QueryPoints{dense(candidates, idFields)}, candidates: []int{0}}
-	prefetch := []*qdrant.PrefetchQuery{{
-		Query: qdrant.NewQueryNearest(qdrant.NewVectorInputDense(vec)),
-		Using: qdrant.PtrOf(denseVector),
-		Limit: qdrant.PtrOf(uint64(candidates)),
-	}}
-	if len(idx) > 0 {
-		plan.queries = append(plan.queries, sparse(candidates, idFields))
-		plan.candidates = append(plan.candidates, 1)
-		prefetch = append(prefetch, &qdrant.PrefetchQuery{
-			Query:  qdrant.NewQueryNearest(qdrant.NewVectorInputSparse(idx, vals)),
-			Using:  qdrant.PtrOf(sparseVector),
-			Params: params,
-			Limit:  qdrant.PtrOf(uint64(candidates)),
-		})
-	}
-	plan.main = len(plan.queries)
-	plan.queries = append(plan.queries, &qdrant.QueryPoints{
-		CollectionName: info.physical,
-		Prefetch:       prefetch,
-		Query:          qdrant.NewQueryRRF(&qdrant.Rrf{K: qdrant.PtrOf(uint32(ragd.RRFK + 1))}),
-		Filter:         filter, // Qdrant applies it to every prefetch too
-		Limit:          qdrant.PtrOf(uint64(limit)),
-		WithPayload:    chunkFields,
-	})
-	return plan
+// chunkFields selects the payload a hit needs.
+func chunkFields() *qdrant.WithPayloadSelector {
+	return qdrant.NewWithPayloadInclude(keyDocID, keyVersion, keyChunkID, keyText, keyHeadings, keyStart, keyEnd, keyMetadata)
 }
 
 func (s *Store) queryBatch(ctx context.Context, info *collectionInfo, queries []*qdrant.QueryPoints) ([][]*qdrant.ScoredPoint, error) {
@@ -311,36 +571,11 @@ func (s *Store) queryBatch(ctx context.Context, info *collectionInfo, queries []
 	return lists, nil
 }
 
-// rankOf maps each point of a ranked list to its rank, from 1.
-func rankOf(l []*qdrant.ScoredPoint) map[string]int {
-	m := make(map[string]int, len(l))
-	for i, p := range l {
-		m[p.GetId().GetUuid()] = i + 1
-	}
-	return m
-}
-
-// hitOf converts a point. With candidate ranks (hybrid), the score is
-// recomputed in float64 from the ranks, sum 1/(RRFK + rank), instead of
-// Qdrant's float32 sum of the same terms.
-func hitOf(p *qdrant.ScoredPoint, recs map[string]record, ranks []map[string]int) ragd.Hit {
+// hitOf converts a point, with its document's title and source.
+func hitOf(p *qdrant.ScoredPoint, recs map[string]record, score float64) ragd.Hit {
 	pl := p.GetPayload()
 	docID := strPayload(pl, keyDocID)
 	rec := recs[docID]
-	score := float64(p.GetScore())
-	if len(ranks) > 0 {
-		var fused float64
-		found := false
-		for _, r := range ranks {
-			if rank, ok := r[p.GetId().GetUuid()]; ok {
-				fused += 1 / float64(ragd.RRFK+rank)
-				found = true
-			}
-		}
-		if found {
-			score = fused
-		}
-	}
 	return ragd.Hit{
 		ChunkID:    strPayload(pl, keyChunkID),
 		DocumentID: docID,

@@ -23,29 +23,31 @@ func termIndex(term string) uint32 {
 	return h.Sum32()
 }
 
-// documentSparse is the sparse vector of a chunk's text: for each distinct
-// term, lexical.TF(tf, docLen, avgLen), the BM25 term-frequency part with
-// length normalization. Qdrant's IDF modifier multiplies in the inverse
-// document frequency at query time, so a query's dot product with it is
-// the chunk's BM25 score.
-func documentSparse(text string, avgLen float64) ([]uint32, []float32) {
+// documentSparse is the sparse vector of a chunk's text, and the text's
+// length in terms: for each distinct term, lexical.TF(tf, length, avgLen),
+// the BM25 term-frequency part with length normalization. Qdrant's IDF
+// modifier multiplies in the inverse document frequency at query time, so
+// a query's dot product with it is the chunk's BM25 score for the average
+// length avgLen.
+func documentSparse(text string, avgLen float64) ([]uint32, []float32, int) {
 	terms := lexical.Terms(text)
 	tf := make(map[uint32]int, len(terms))
 	for _, t := range terms {
 		tf[termIndex(t)]++
 	}
-	return sparseOf(tf, func(n int) float32 { return float32(lexical.TF(n, len(terms), avgLen)) })
+	idx, vals := sparseOf(tf, func(n int) float32 { return float32(lexical.TF(n, len(terms), avgLen)) })
+	return idx, vals, len(terms)
 }
 
-// querySparse is the sparse vector of a query: weight 1 for each distinct
-// term, as BM25 scores each query term once.
-func querySparse(text string) ([]uint32, []float32) {
-	terms := lexical.QueryTerms(text)
-	seen := make(map[uint32]int, len(terms))
-	for _, t := range terms {
+// queryIndexes returns the indexes of a query's distinct terms, ascending:
+// BM25 scores each query term once, so each weighs 1.
+func queryIndexes(text string) []uint32 {
+	seen := map[uint32]int{}
+	for _, t := range lexical.QueryTerms(text) {
 		seen[termIndex(t)] = 1
 	}
-	return sparseOf(seen, func(int) float32 { return 1 })
+	idx, _ := sparseOf(seen, func(int) float32 { return 1 })
+	return idx
 }
 
 func sparseOf(m map[uint32]int, weight func(int) float32) ([]uint32, []float32) {

@@ -288,9 +288,14 @@ func TestSearchVector(t *testing.T) {
 	}
 }
 
-// bm25 scores text for query the way lexical documents it, over the given
-// corpus, with avgLen as the mean length.
-func bm25(query string, text string, corpus []string, avgLen float64) float64 {
+// bm25 scores text for query the way package lexical documents it, over
+// the given corpus.
+func bm25(query string, text string, corpus []string) float64 {
+	total := 0
+	for _, c := range corpus {
+		total += len(lexical.Terms(c))
+	}
+	avgLen := float64(total) / float64(len(corpus))
 	terms := lexical.Terms(text)
 	tf := map[string]int{}
 	for _, t := range terms {
@@ -309,10 +314,11 @@ func bm25(query string, text string, corpus []string, avgLen float64) float64 {
 	return score
 }
 
+// TestSearchLexical: BM25 scores are exact, with the live average chunk
+// length, although the stored weights were normalized with another one.
 func TestSearchLexical(t *testing.T) {
 	b := newBackend(t)
-	const avgLen = 5
-	s := b.open(t, qdrant.Options{BM25AvgLen: avgLen})
+	s := b.open(t, qdrant.Options{BM25AvgLen: 50})
 	ctx := context.Background()
 	mustCreate(t, s, "lex", 0)
 	texts := map[string]string{
@@ -347,7 +353,7 @@ func TestSearchLexical(t *testing.T) {
 	}
 	var want []scored
 	for _, id := range sortedIDs(texts) {
-		if sc := bm25(query, texts[id], corpus, avgLen); sc > 0 {
+		if sc := bm25(query, texts[id], corpus); sc > 0 {
 			want = append(want, scored{id, sc})
 		}
 	}
@@ -364,7 +370,7 @@ func TestSearchLexical(t *testing.T) {
 	for _, h := range hits {
 		got = append(got, scored{h.ChunkID, h.Score})
 	}
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(x, y float64) bool { return math.Abs(x-y) < 1e-5 })); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(x, y float64) bool { return math.Abs(x-y) < 1e-9 })); diff != "" {
 		t.Errorf("BM25 ranking (-want +got):\n%s", diff)
 	}
 	hits, err = s.Search(ctx, ragd.SearchQuery{Collection: "lex", Mode: ragd.ModeLexical, Text: "the of at", TopK: 10})
@@ -481,5 +487,41 @@ func TestSearchFilters(t *testing.T) {
 				t.Errorf("%s %s (-want +got):\n%s", tc.filter, mode, diff)
 			}
 		}
+	}
+}
+
+// TestLexicalExactBeyondFirstPage: with stored weights normalized by a far
+// smaller average length than the collection's, Qdrant ranks the long chunk
+// last, while exact BM25 ranks it first; the search keeps reading
+// candidates until no unseen chunk can beat the best, and finds it.
+func TestLexicalExactBeyondFirstPage(t *testing.T) {
+	b := newBackend(t)
+	s := b.open(t, qdrant.Options{BM25AvgLen: 1})
+	ctx := context.Background()
+	mustCreate(t, s, "exact", 0)
+	texts := map[string]string{}
+	var chunks []ragd.Chunk
+	for i := 0; i < 20; i++ {
+		id := fmt.Sprintf("short#%02d", i)
+		texts[id] = "alpha " + strings.Repeat(fmt.Sprintf("w%dx ", i), 9)
+		chunks = append(chunks, ragd.Chunk{ID: id, Index: i, Text: texts[id]})
+	}
+	texts["long#0"] = strings.Repeat("alpha ", 8) + strings.Repeat("filler ", 92)
+	mustPut(t, s, ragd.Document{ID: "short", Collection: "exact"}, chunks)
+	mustPut(t, s, ragd.Document{ID: "long", Collection: "exact"}, []ragd.Chunk{{ID: "long#0", Text: texts["long#0"]}})
+	var corpus []string
+	for _, id := range sortedIDs(texts) {
+		corpus = append(corpus, texts[id])
+	}
+	hits, err := s.Search(ctx, ragd.SearchQuery{Collection: "exact", Mode: ragd.ModeLexical, Text: "alpha", TopK: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bm25("alpha", texts["long#0"], corpus)
+	if len(hits) != 1 || hits[0].ChunkID != "long#0" || math.Abs(hits[0].Score-want) > 1e-9 {
+		t.Fatalf("hits = %+v, want long#0 scoring %v", hits, want)
+	}
+	if short := bm25("alpha", texts["short#00"], corpus); short >= want {
+		t.Fatalf("the fixture is wrong: a short chunk scores %v >= %v", short, want)
 	}
 }

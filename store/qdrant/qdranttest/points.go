@@ -548,3 +548,109 @@ func (s *pointsService) DeleteFieldIndex(_ context.Context, req *qdrant.DeleteFi
 	delete(c.indexes, req.GetFieldName())
 	return s.updateResult(start, req.GetWait()), nil
 }
+
+// Facet counts, for each value of a payload key, the points matching the
+// filter that have it (each point once per distinct value), most frequent
+// first. Like Qdrant it needs a keyword, integer, bool or uuid index on the
+// key.
+func (s *pointsService) Facet(_ context.Context, req *qdrant.FacetCounts) (*qdrant.FacetResponse, error) {
+	start := time.Now()
+	s.st.mu.RLock()
+	defer s.st.mu.RUnlock()
+	c, err := s.st.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	key := req.GetKey()
+	typ, ok := c.indexes[key]
+	switch {
+	case ok && (typ == qdrant.PayloadSchemaType_Keyword || typ == qdrant.PayloadSchemaType_Integer || typ == qdrant.PayloadSchemaType_Bool):
+	case ok && typ == qdrant.PayloadSchemaType_Uuid:
+		return nil, unimplemented("facets on uuid keys are not supported")
+	default:
+		return nil, badInput(fmt.Sprintf("No appropriate index for faceting: `%s`. Please create one to facet on this field. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload schemas support Match conditions", key))
+	}
+	type facetKey struct {
+		s string
+		i int64
+		b bool
+	}
+	counts := map[facetKey]uint64{}
+	for _, p := range c.points {
+		ok, err := matches(req.GetFilter(), p)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		seen := map[facetKey]bool{}
+		for _, v := range valuesAt(p.payload, key) {
+			var fk facetKey
+			switch x := v.GetKind().(type) {
+			case *qdrant.Value_StringValue:
+				if typ != qdrant.PayloadSchemaType_Keyword {
+					continue
+				}
+				fk.s = x.StringValue
+			case *qdrant.Value_IntegerValue:
+				if typ != qdrant.PayloadSchemaType_Integer {
+					continue
+				}
+				fk.i = x.IntegerValue
+			case *qdrant.Value_BoolValue:
+				if typ != qdrant.PayloadSchemaType_Bool {
+					continue
+				}
+				fk.b = x.BoolValue
+			default:
+				continue
+			}
+			if !seen[fk] {
+				seen[fk] = true
+				counts[fk]++
+			}
+		}
+	}
+	keys := make([]facetKey, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b facetKey) int {
+		if counts[a] != counts[b] {
+			return compareInt(int64(counts[b]), int64(counts[a]))
+		}
+		if r := strings.Compare(a.s, b.s); r != 0 {
+			return r
+		}
+		if r := compareInt(a.i, b.i); r != 0 {
+			return r
+		}
+		switch {
+		case a.b == b.b:
+			return 0
+		case !a.b:
+			return -1
+		}
+		return 1
+	})
+	limit := 10
+	if req.Limit != nil {
+		limit = int(req.GetLimit())
+	}
+	resp := &qdrant.FacetResponse{}
+	for _, k := range keys[:min(limit, len(keys))] {
+		var v *qdrant.FacetValue
+		switch typ {
+		case qdrant.PayloadSchemaType_Keyword:
+			v = &qdrant.FacetValue{Variant: &qdrant.FacetValue_StringValue{StringValue: k.s}}
+		case qdrant.PayloadSchemaType_Integer:
+			v = &qdrant.FacetValue{Variant: &qdrant.FacetValue_IntegerValue{IntegerValue: k.i}}
+		default:
+			v = &qdrant.FacetValue{Variant: &qdrant.FacetValue_BoolValue{BoolValue: k.b}}
+		}
+		resp.Hits = append(resp.Hits, &qdrant.FacetHit{Value: v, Count: counts[k]})
+	}
+	resp.Time = time.Since(start).Seconds()
+	return resp, nil
+}

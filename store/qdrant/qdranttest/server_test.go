@@ -2,6 +2,7 @@ package qdranttest_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -399,5 +400,49 @@ func TestStopRestartAndAPIKey(t *testing.T) {
 	names, err := dial(t, srv.Addr(), "secret").ListCollections(ctx)
 	if err != nil || !slices.Equal(names, []string{"kept"}) {
 		t.Errorf("after restart: %v, %v", names, err)
+	}
+}
+
+func TestFacet(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	create(t, c, "c")
+	upsert(t, c, "c",
+		pt(1, map[string]any{"n": int64(3), "g": "a", "tags": []any{"x", "y", "x"}}, nil),
+		pt(2, map[string]any{"n": int64(3), "g": "a", "tags": []any{"y"}}, nil),
+		pt(3, map[string]any{"n": int64(5), "g": "b", "tags": "z"}, nil),
+		pt(4, map[string]any{"n": 7.5, "g": "b"}, nil), // a double is not counted by an integer index
+	)
+	_, err := c.Facet(ctx, &qdrant.FacetCounts{CollectionName: "c", Key: "n"})
+	wantStatus(t, err, codes.InvalidArgument, "Wrong input: No appropriate index for faceting: `n`")
+	for key, typ := range map[string]qdrant.FieldType{"n": qdrant.FieldType_FieldTypeInteger, "tags": qdrant.FieldType_FieldTypeKeyword} {
+		if _, err := c.CreateFieldIndex(ctx, &qdrant.CreateFieldIndexCollection{CollectionName: "c", FieldName: key, FieldType: typ.Enum()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, err := c.Facet(ctx, &qdrant.FacetCounts{CollectionName: "c", Key: "n", Exact: qdrant.PtrOf(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range hits {
+		got = append(got, fmt.Sprintf("%d:%d", h.GetValue().GetIntegerValue(), h.GetCount()))
+	}
+	if diff := cmp.Diff([]string{"3:2", "5:1"}, got); diff != "" {
+		t.Errorf("facet n (-want +got):\n%s", diff)
+	}
+	// Each point counts once per distinct value; the filter applies;
+	// equal counts go by value; the limit cuts.
+	hits, err = c.Facet(ctx, &qdrant.FacetCounts{CollectionName: "c", Key: "tags", Limit: qdrant.PtrOf(uint64(2)),
+		Filter: &qdrant.Filter{MustNot: []*qdrant.Condition{qdrant.NewHasID(qdrant.NewIDNum(2))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, h := range hits {
+		got = append(got, fmt.Sprintf("%s:%d", h.GetValue().GetStringValue(), h.GetCount()))
+	}
+	if diff := cmp.Diff([]string{"x:1", "y:1"}, got); diff != "" {
+		t.Errorf("facet tags (-want +got):\n%s", diff)
 	}
 }
