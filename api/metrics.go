@@ -23,6 +23,7 @@ type Metrics struct {
 	tokens    *prometheus.CounterVec
 	streams   prometheus.Gauge
 	firstTok  prometheus.Histogram
+	stages    *prometheus.HistogramVec
 }
 
 // NewMetrics creates the metrics on a new registry, with the Go runtime
@@ -57,10 +58,20 @@ func NewMetrics() *Metrics {
 			Name: "ragd_first_token_seconds", Help: "Time from request to the first answer token.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ragd_ingest_stage_seconds", Help: "Time per document in each ingest stage (extract, chunk, embed, store).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 3, 12),
+		}, []string{"stage"}),
 	}
-	r.MustRegister(m.requests, m.duration, m.documents, m.chunks, m.queries, m.tokens, m.streams, m.firstTok,
+	r.MustRegister(m.requests, m.duration, m.documents, m.chunks, m.queries, m.tokens, m.streams, m.firstTok, m.stages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// ObserveIngestStage records how long an ingest stage took; it fits
+// ingest.Service.Observe.
+func (m *Metrics) ObserveIngestStage(stage string, d time.Duration) {
+	m.stages.WithLabelValues(stage).Observe(d.Seconds())
 }
 
 // Registry returns the registry, for other components' collectors.

@@ -74,6 +74,10 @@ type Server struct {
 	Ingester  Ingester
 	Retriever Retriever
 	Answerer  Answerer
+	// Jobs runs batch ingest jobs; nil leaves the /v1/jobs routes out.
+	Jobs Jobs
+	// OpenAI configures the OpenAI-compatible endpoints; nil leaves them out.
+	OpenAI *OpenAI
 	// Ready reports readiness for /readyz.
 	Ready func(ctx context.Context) Readiness
 	// APIKeys, when not empty, are the bearer tokens every /v1 route needs.
@@ -146,4 +150,18 @@ func (s *Server) routes() {
 
 	v1.POST("/collections/:name/search", s.handleSearch, small)
 	v1.POST("/collections/:name/query", s.handleQuery, small)
+
+	if s.OpenAI != nil {
+		v1.GET("/models", s.handleOpenAIModels)
+		v1.POST("/embeddings", s.handleOpenAIEmbeddings, upload)
+		v1.POST("/chat/completions", s.handleOpenAIChat, small)
+	}
+	if s.Jobs != nil {
+		v1.POST("/jobs", s.handleSubmitJob, small)
+		v1.GET("/jobs", s.handleListJobs)
+		v1.GET("/jobs/:id", s.handleGetJob)
+		v1.GET("/jobs/:id/items", s.handleJobItems)
+		v1.POST("/jobs/:id/cancel", s.handleCancelJob)
+		v1.GET("/jobs/:id/events", s.handleJobEvents)
+	}
 }

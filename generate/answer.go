@@ -42,9 +42,9 @@ type Retriever interface {
 // Answer limits.
 const (
 	DefaultMaxTokens = 512
-	// DefaultContextWindow is Llama 3.1 8B Instruct's window as Workers AI
-	// and most servers run it by default, a conservative choice when the
-	// model's own window is not configured.
+	// DefaultContextWindow is the window assumed for a model whose window
+	// is neither known nor configured: 8K, what Llama 3 8B servers run by
+	// default. (Workers AI serves Llama 3.1 8B with 7,968; llmtoken knows.)
 	DefaultContextWindow = 8192
 	MaxTopK              = 50
 )

@@ -14,10 +14,12 @@ import (
 // of text as it arrives, in order, and returns the usage when the stream
 // ends. If onDelta returns an error, ChatStream stops and returns it.
 // Errors are *ragd.Error: ERateLimited (with RetryAfter when known),
-// EUpstream for upstream failures and broken or truncated streams,
-// EUnavailable when the upstream cannot be reached, EInvalid for requests the
-// model rejects (model not found, input too long, content filtered).
-// Cancelling ctx cancels the upstream request.
+// EUpstream for upstream failures, timeouts and broken or truncated
+// streams, EUnavailable (with RetryAfter) when the upstream cannot be
+// reached, is out of capacity or its circuit breaker is open, EInvalid for
+// requests the model rejects (model not found, input too long, content
+// filtered). Cancelling ctx cancels the upstream request; the error then
+// wraps context.Canceled.
 type ChatStreamer interface {
 	ChatStream(ctx context.Context, req ragd.ChatRequest, onDelta func(text string) error) (ragd.Usage, error)
 }

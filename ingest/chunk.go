@@ -88,7 +88,39 @@ func (c *Chunker) Chunk(blocks []Block, cfg ragd.Chunking, title string) (string
 		}
 	}
 	s.flush()
+	if len(s.chunks) == 0 {
+		s.headingsOnly(blocks, spans)
+	}
 	return text, s.chunks
+}
+
+// headingsOnly makes one chunk of a document that has headings but no body
+// text (a page whose content is included from elsewhere), so it can still
+// be found by its headings.
+func (s *chunkState) headingsOnly(blocks []Block, spans [][2]int) {
+	first, last := -1, -1
+	for i, b := range blocks {
+		if b.Kind == BlockHeading && spans[i][1] > spans[i][0] {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return
+	}
+	s.setPath(nil, "")
+	u := unit{start: spans[first][0], end: spans[last][1], page: blocks[first].Page}
+	u.tokens = s.c.Tokenizer.Count(s.text[u.start:u.end])
+	if u.tokens <= s.budget && u.end-u.start <= s.byteCap() {
+		s.add(u, false)
+	} else {
+		for _, p := range s.hardSplit(u) {
+			s.add(p, true)
+		}
+	}
+	s.flush()
 }
 
 type chunkState struct {

@@ -195,9 +195,13 @@ func TestChunkTableSplitsAtRows(t *testing.T) {
 	}
 }
 
-func TestChunkEmpty(t *testing.T) {
-	_, chunks := (&ingest.Chunker{Tokenizer: wordTokenizer{}}).Chunk([]ingest.Block{{Kind: ingest.BlockHeading, Level: 1, Text: "Only a heading"}}, ragd.Chunking{MaxTokens: 100}, "t")
-	if len(chunks) != 0 {
-		t.Errorf("got %d chunks from a document without text", len(chunks))
+func TestChunkHeadingsOnly(t *testing.T) {
+	blocks := []ingest.Block{{Kind: ingest.BlockHeading, Level: 1, Text: "Event subscriptions"}, {Kind: ingest.BlockHeading, Level: 2, Text: "Available events"}}
+	text, chunks := (&ingest.Chunker{Tokenizer: wordTokenizer{}}).Chunk(blocks, ragd.Chunking{MaxTokens: 100}, "t")
+	if len(chunks) != 1 || chunks[0].Text != "Event subscriptions\n\nAvailable events" || chunks[0].Text != text {
+		t.Errorf("chunks = %+v", chunks)
+	}
+	if _, chunks := (&ingest.Chunker{Tokenizer: wordTokenizer{}}).Chunk(nil, ragd.Chunking{MaxTokens: 100}, "t"); len(chunks) != 0 {
+		t.Errorf("got %d chunks from nothing", len(chunks))
 	}
 }

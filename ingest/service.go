@@ -34,6 +34,14 @@ const (
 	DefaultEmbedBatch = 64
 )
 
+// The stages of ingestion, as Service.Observe names them.
+const (
+	StageExtract = "extract"
+	StageChunk   = "chunk"
+	StageEmbed   = "embed"
+	StageStore   = "store"
+)
+
 // NoEmbedder is the embedder name of lexical-only collections.
 const NoEmbedder = "none"
 
@@ -56,8 +64,12 @@ type Service struct {
 	EmbedBatch      int
 	Now             func() time.Time
 	Logger          *slog.Logger
+	// Observe, when set, is told how long each stage of ingesting a file
+	// or text took: StageExtract, StageChunk, StageEmbed and StageStore.
+	Observe func(stage string, d time.Duration)
 
-	locks keyedMutex
+	locks  keyedMutex
+	warned sync.Map // embedder names already warned about
 }
 
 // Text is a document given as text rather than as a file.
@@ -132,7 +144,9 @@ func (s *Service) IngestFile(ctx context.Context, collection string, f File, met
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	docs, err := s.Extractor.Extract(ctx, f)
+	s.observe(StageExtract, start)
 	if err != nil {
 		return nil, fmt.Errorf("extract %q: %w", name, err)
 	}
@@ -198,6 +212,7 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 	unlock := s.locks.lock(coll.Name + "\x00" + id)
 	defer unlock()
 
+	start := time.Now()
 	blocks := make([]Block, 0, len(d.Blocks))
 	for _, b := range d.Blocks {
 		b.Text = strings.TrimSpace(Normalize(b.Text))
@@ -217,6 +232,7 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 	}
 	title = Normalize(oneLine(title))
 	text, chunks := s.Chunker.Chunk(blocks, coll.Chunking, title)
+	s.observe(StageChunk, start)
 	if len(chunks) == 0 {
 		return Result{}, ragd.Errorf(ragd.EInvalid, "no text could be extracted from %q", displayName(orDefault(source, title)))
 	}
@@ -270,13 +286,18 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 			todo = append(todo, i)
 		}
 	}
-	if err := s.embed(ctx, emb, chunks, todo); err != nil {
+	start = time.Now()
+	err = s.embed(ctx, emb, chunks, todo)
+	s.observe(StageEmbed, start)
+	if err != nil {
 		return Result{}, fmt.Errorf("embed %q: %w", displayName(orDefault(source, title)), err)
 	}
 	result.Embedded = len(todo)
 	if coll.Dimension > 0 && emb == nil {
-		s.logger().Warn("stored chunks without vectors: embedder unavailable",
-			"collection", coll.Name, "doc_id", id, "embedder", coll.Embedder, "reason", ragd.ErrorMessage(embErr))
+		if _, seen := s.warned.LoadOrStore(coll.Embedder, true); !seen {
+			s.logger().Warn("storing chunks without vectors while the embedder is unavailable; ingesting a document again embeds it",
+				"collection", coll.Name, "embedder", coll.Embedder, "reason", ragd.ErrorMessage(embErr))
+		}
 	}
 
 	now := s.now()
@@ -302,10 +323,20 @@ func (s *Service) ingest(ctx context.Context, coll ragd.Collection, id, source, 
 	} else {
 		result.Status = ragd.StatusIndexed
 	}
-	if err := s.Index.PutDocument(ctx, doc, chunks); err != nil {
+	start = time.Now()
+	err = s.Index.PutDocument(ctx, doc, chunks)
+	s.observe(StageStore, start)
+	if err != nil {
 		return Result{}, err
 	}
 	return result, nil
+}
+
+// observe reports the time since start as the stage's.
+func (s *Service) observe(stage string, start time.Time) {
+	if s.Observe != nil {
+		s.Observe(stage, time.Since(start))
+	}
 }
 
 // embed fills in the vectors of chunks[todo...] in batches.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
@@ -296,5 +297,36 @@ func TestDocumentIDs(t *testing.T) {
 		if ingest.ValidateDocumentID(bad) == nil {
 			t.Errorf("ValidateDocumentID(%q) accepted", bad)
 		}
+	}
+}
+
+func TestObserveStages(t *testing.T) {
+	ctx := context.Background()
+	s := newService(newMemIndex(), &countingEmbedder{dim: 4}, nil)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	s.Observe = func(stage string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d < 0 {
+			t.Errorf("%s took %v", stage, d)
+		}
+		seen[stage]++
+	}
+	f := ingest.File{Name: "a.txt", Data: doc(para(1, "alpha"), para(1, "beta"))}
+	if _, err := s.IngestFile(ctx, "c", f, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{ingest.StageExtract: 1, ingest.StageChunk: 1, ingest.StageEmbed: 1, ingest.StageStore: 1}
+	if !maps.Equal(seen, want) {
+		t.Errorf("stages = %v, want %v", seen, want)
+	}
+	// Unchanged content is extracted and chunked, never embedded or stored.
+	if _, err := s.IngestFile(ctx, "c", f, nil); err != nil {
+		t.Fatal(err)
+	}
+	want[ingest.StageExtract], want[ingest.StageChunk] = 2, 2
+	if !maps.Equal(seen, want) {
+		t.Errorf("stages after an unchanged ingest = %v, want %v", seen, want)
 	}
 }

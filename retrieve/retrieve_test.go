@@ -30,7 +30,9 @@ func (f *fakeStore) Search(_ context.Context, q ragd.SearchQuery) ([]ragd.Hit, e
 
 type embedFunc func(ctx context.Context, text string) ([]float32, error)
 
-func (f embedFunc) EmbedQuery(ctx context.Context, text string) ([]float32, error) { return f(ctx, text) }
+func (f embedFunc) EmbedQuery(ctx context.Context, text string) ([]float32, error) {
+	return f(ctx, text)
+}
 
 type rerankFunc func(ctx context.Context, q string, docs []string) ([]float64, error)
 

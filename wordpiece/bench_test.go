@@ -51,3 +51,15 @@ func BenchmarkTokenize(b *testing.B) {
 		tk.Tokenize(text)
 	}
 }
+
+// BenchmarkCountSentence measures the per-call cost of Count on one
+// sentence, as a chunker pays it for each candidate piece.
+func BenchmarkCountSentence(b *testing.B) {
+	text := "Workers AI lets you run machine learning models, on the Cloudflare network, from your own code."
+	tk := wordpiece.Default()
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		tk.Count(text)
+	}
+}

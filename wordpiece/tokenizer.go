@@ -1,6 +1,7 @@
 package wordpiece
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -9,8 +10,10 @@ import (
 // Token is one token of a text: its vocabulary ID and the byte range
 // [Start, End) of the original text it came from, before any
 // normalization. The tokens of a text are in order and do not overlap; the
-// pieces of one word are contiguous and together cover the word. Removed
-// characters (white space, control characters) belong to no token.
+// pieces of one word are contiguous and together cover the word. White
+// space and characters removed between words belong to no token; a
+// character removed inside a word (a zero-width joiner, the combining mark
+// of an accent) belongs to the piece before it.
 //
 // A single original character that normalization expands into several
 // (a Hangul syllable into its jamo, for example) belongs to the piece that
@@ -138,7 +141,10 @@ func (t *Tokenizer) Tokenize(text string) []Token {
 // and returns the extended slice.
 func (t *Tokenizer) AppendTokens(dst []Token, text string) []Token {
 	r := t.getRun(text)
-	r.dst = dst
+	// English text has about one token per four bytes; growing the slice
+	// up front saves most of the copying (append takes over past 64k
+	// tokens, so that text with few tokens does not reserve much).
+	r.dst = slices.Grow(dst, min(len(text)/4+1, 1<<16))
 	r.tokenize()
 	dst = r.dst
 	t.putRun(r)
@@ -509,8 +515,7 @@ func (r *run) general(i, end int) (int, bool) {
 			if !r.flushWord() {
 				return i, false
 			}
-			r.addChar(ch, s, e)
-			if !r.flushWord() {
+			if !r.addChar(ch, s, e) || !r.flushWord() {
 				return i, false
 			}
 			continue
@@ -539,11 +544,16 @@ func (r *run) addChar(ch rune, s, e int) bool {
 	first := true
 	for _, c := range rs {
 		if isNonspacingMark(c) {
-			// Dropped; a starter still ends the run of marks before it.
+			// Dropped; a starter still ends the run of marks before it. The
+			// word's last token covers the mark, so that cutting the text
+			// after it does not separate a letter from its accent.
 			if len(r.pending) > 0 && combiningClass(c) == 0 {
 				if !r.flushMarks() {
 					return false
 				}
+			}
+			if len(r.word) > 0 {
+				r.wordEnd = e
 			}
 			continue
 		}
@@ -652,6 +662,13 @@ func (r *run) appendChar(c rune, s, e int, first bool) {
 		r.wordStart = s
 		first = true
 	}
+	r.wordEnd = e
+	r.nchars++
+	if r.nchars > r.t.maxChars {
+		// The word will be one unknown token: keep its span only, so that
+		// a huge word costs no memory.
+		return
+	}
 	b := s
 	if !first {
 		b = e
@@ -661,8 +678,6 @@ func (r *run) appendChar(c rune, s, e int, first bool) {
 	for k := n; k < len(r.word); k++ {
 		r.bnd = append(r.bnd, b)
 	}
-	r.wordEnd = e
-	r.nchars++
 }
 
 // flushWord tokenizes the word built so far. It returns false when the

@@ -22,6 +22,12 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {summary: "print the version", run: runVersion},
+		"serve":   {summary: "run the HTTP server", run: runServe},
+		"search":  {summary: "print the chunks that best match a query", run: runSearch},
+		"query":   {summary: "ask a question and stream the cited answer", run: runQuery},
+		"eval":    {summary: "evaluate retrieval on a BEIR-format dataset", run: runEval},
+		"ingest":  {summary: "ingest files, directories and URLs", run: runIngest},
+		"migrate": {summary: "apply database migrations", run: runMigrate},
 	}
 }
 

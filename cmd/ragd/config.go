@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/ragd/ragd/migrations"
 	"os"
 	"reflect"
 	"slices"
@@ -24,6 +25,7 @@ type Config struct {
 
 	Store        string `yaml:"store" help:"index store: local, postgres or qdrant"`
 	DatabaseURL  string `yaml:"database_url" secret:"true" help:"Postgres connection string"`
+	DBSchema     string `yaml:"database_schema" help:"Postgres schema holding ragd's tables"`
 	QdrantURL    string `yaml:"qdrant_url" help:"Qdrant gRPC address (host:port)"`
 	QdrantAPIKey string `yaml:"qdrant_api_key" secret:"true" help:"Qdrant API key"`
 
@@ -38,7 +40,8 @@ type Config struct {
 	LLM           string `yaml:"llm" help:"answer model: workersai:MODEL, openai:MODEL, extractive, or auto"`
 	ContextWindow int    `yaml:"llm_context_window" help:"the LLM's context window in tokens (0: known value for the model)"`
 	MaxTokens     int    `yaml:"llm_max_tokens" help:"default answer length in tokens"`
-	Reranker      string `yaml:"reranker" help:"optional reranker: workersai:MODEL or openai:MODEL"`
+	Reranker      string `yaml:"reranker" help:"optional reranker: workersai:MODEL or openai:URL-of-a-TEI-server"`
+	LLMTokenizer  string `yaml:"llm_tokenizer" help:"Llama 3 tokenizer file (tokenizer.json or tokenizer.model) for exact prompt token counts"`
 
 	CloudflareAccountID string `yaml:"cloudflare_account_id" env:"CLOUDFLARE_ACCOUNT_ID" help:"Workers AI account id"`
 	CloudflareAPIToken  string `yaml:"cloudflare_api_token" env:"CLOUDFLARE_API_TOKEN" secret:"true" help:"Workers AI API token"`
@@ -66,6 +69,7 @@ func DefaultConfig() Config {
 		Addr:           ":8080",
 		DataDir:        "./ragd-data",
 		Store:          "local",
+		DBSchema:       migrations.DefaultSchema,
 		Embedder:       "bge-small-en-v1.5",
 		LLM:            "auto",
 		MaxTokens:      512,
@@ -201,6 +205,9 @@ func (c Config) Validate() error {
 		if c.DatabaseURL == "" {
 			return errors.New("store: postgres needs database_url (RAGD_DATABASE_URL)")
 		}
+		if err := migrations.ValidateSchema(c.DBSchema); err != nil {
+			return fmt.Errorf("database_schema: %w", err)
+		}
 	case "qdrant":
 		if c.QdrantURL == "" {
 			return errors.New("store: qdrant needs qdrant_url (RAGD_QDRANT_URL)")
@@ -241,6 +248,16 @@ func (c Config) Validate() error {
 	if c.Reranker != "" {
 		if err := validateModelRef("reranker", c.Reranker, false); err != nil {
 			return err
+		}
+	}
+	if strings.HasPrefix(c.LLM, "workersai:") || strings.HasPrefix(c.Embedder, "workersai:") || strings.HasPrefix(c.Reranker, "workersai:") {
+		if c.CloudflareAccountID == "" || c.CloudflareAPIToken == "" {
+			return errors.New("workersai models need cloudflare_account_id and cloudflare_api_token (CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN)")
+		}
+	}
+	if strings.HasPrefix(c.LLM, "openai:") || strings.HasPrefix(c.Embedder, "openai:") {
+		if c.OpenAIURL == "" {
+			return errors.New("openai models need openai_url (RAGD_OPENAI_URL), the server's base URL ending in /v1")
 		}
 	}
 	return nil
