@@ -79,9 +79,14 @@ func valuesAt(payload map[string]*qdrant.Value, key string) []*qdrant.Value {
 	if !ok {
 		return nil
 	}
-	cur := []*qdrant.Value{qdrant.NewValueFromFields(payload)}
-	for _, seg := range segs {
+	var cur []*qdrant.Value
+	for i, seg := range segs {
 		var next []*qdrant.Value
+		if i == 0 {
+			if f, ok := payload[seg.name]; ok {
+				next = append(next, f)
+			}
+		}
 		for _, v := range cur {
 			if f, ok := v.GetStructValue().GetFields()[seg.name]; ok {
 				next = append(next, f)
