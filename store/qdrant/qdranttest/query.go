@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/protobuf/proto"
 )
 
 // defaultRRFK is Qdrant's DEFAULT_RRF_K (lib/segment common
@@ -40,7 +41,7 @@ func (s *pointsService) Query(_ context.Context, req *qdrant.QueryPoints) (*qdra
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.query(req)
+	res, err := c.query(req, newView(c))
 	if err != nil {
 		return nil, err
 	}
@@ -56,8 +57,9 @@ func (s *pointsService) QueryBatch(_ context.Context, req *qdrant.QueryBatchPoin
 		return nil, err
 	}
 	resp := &qdrant.QueryBatchResponse{}
+	v := newView(c)
 	for _, q := range req.GetQueryPoints() {
-		res, err := c.query(q)
+		res, err := c.query(q, v)
 		if err != nil {
 			return nil, err
 		}
@@ -67,7 +69,7 @@ func (s *pointsService) QueryBatch(_ context.Context, req *qdrant.QueryBatchPoin
 	return resp, nil
 }
 
-func (c *collection) query(q *qdrant.QueryPoints) ([]*qdrant.ScoredPoint, error) {
+func (c *collection) query(q *qdrant.QueryPoints, v *view) ([]*qdrant.ScoredPoint, error) {
 	if q.LookupFrom != nil {
 		return nil, unimplemented("lookup_from is not supported")
 	}
@@ -75,7 +77,7 @@ func (c *collection) query(q *qdrant.QueryPoints) ([]*qdrant.ScoredPoint, error)
 	if q.Limit != nil {
 		limit = int(q.GetLimit())
 	}
-	hits, err := c.run(q.GetPrefetch(), q.GetQuery(), q.GetUsing(), q.GetFilter(), q.GetParams(), q.ScoreThreshold, limit+offset)
+	hits, err := c.run(q.GetPrefetch(), q.GetQuery(), q.GetUsing(), q.GetFilter(), q.GetParams(), q.ScoreThreshold, limit+offset, v)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +105,7 @@ func (c *collection) query(q *qdrant.QueryPoints) ([]*qdrant.ScoredPoint, error)
 // run executes one level of a query: its prefetches (each with this level's
 // filter ANDed to its own, as Qdrant propagates filters to every prefetch),
 // then its own query over their results or over the collection.
-func (c *collection) run(prefetch []*qdrant.PrefetchQuery, query *qdrant.Query, using string, filter *qdrant.Filter, params *qdrant.SearchParams, threshold *float32, limit int) ([]hit, error) {
+func (c *collection) run(prefetch []*qdrant.PrefetchQuery, query *qdrant.Query, using string, filter *qdrant.Filter, params *qdrant.SearchParams, threshold *float32, limit int, v *view) ([]hit, error) {
 	if len(prefetch) > 0 {
 		lists := make([][]hit, 0, len(prefetch))
 		for _, pf := range prefetch {
@@ -114,7 +116,7 @@ func (c *collection) run(prefetch []*qdrant.PrefetchQuery, query *qdrant.Query, 
 			if pf.Limit != nil {
 				pl = int(pf.GetLimit())
 			}
-			l, err := c.run(pf.GetPrefetch(), pf.GetQuery(), pf.GetUsing(), andFilters(filter, pf.GetFilter()), pf.GetParams(), pf.ScoreThreshold, pl)
+			l, err := c.run(pf.GetPrefetch(), pf.GetQuery(), pf.GetUsing(), andFilters(filter, pf.GetFilter()), pf.GetParams(), pf.ScoreThreshold, pl, v)
 			if err != nil {
 				return nil, err
 			}
@@ -146,17 +148,11 @@ func (c *collection) run(prefetch []*qdrant.PrefetchQuery, query *qdrant.Query, 
 		return cut(fused, threshold, limit), nil
 	}
 
-	var candidates []*point
-	for _, p := range c.sortedPoints() {
-		ok, err := matches(filter, p)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			candidates = append(candidates, p)
-		}
+	candidates, err := v.matching(filter)
+	if err != nil {
+		return nil, err
 	}
-	switch v := query.GetVariant().(type) {
+	switch qv := query.GetVariant().(type) {
 	case nil:
 		// Qdrant returns points in ID order when there is no query.
 		var hs []hit
@@ -168,7 +164,7 @@ func (c *collection) run(prefetch []*qdrant.PrefetchQuery, query *qdrant.Query, 
 		}
 		return hs, nil
 	case *qdrant.Query_Nearest:
-		return c.nearest(v.Nearest, using, candidates, params, threshold, limit)
+		return c.nearest(qv.Nearest, using, candidates, params, threshold, limit, v)
 	}
 	return nil, unimplemented("query %T is not supported", query.GetVariant())
 }
@@ -225,7 +221,7 @@ func rrf(lists [][]hit, k int, weights []float32) ([]hit, error) {
 	return out, nil
 }
 
-func (c *collection) nearest(in *qdrant.VectorInput, using string, candidates []*point, params *qdrant.SearchParams, threshold *float32, limit int) ([]hit, error) {
+func (c *collection) nearest(in *qdrant.VectorInput, using string, candidates []*point, params *qdrant.SearchParams, threshold *float32, limit int, view *view) ([]hit, error) {
 	var hs []hit
 	switch v := in.GetVariant().(type) {
 	case *qdrant.VectorInput_Dense:
@@ -270,7 +266,7 @@ func (c *collection) nearest(in *qdrant.VectorInput, using string, candidates []
 			return nil, nil
 		}
 		if modifier == qdrant.Modifier_Idf {
-			if err := c.applyIDF(using, q, params.GetIdf().GetCorpus()); err != nil {
+			if err := c.applyIDF(using, q, params.GetIdf().GetCorpus(), view); err != nil {
 				return nil, err
 			}
 		}
@@ -299,36 +295,74 @@ func (c *collection) nearest(in *qdrant.VectorInput, using string, candidates []
 // modifier does. N counts the points that have the sparse vector (within the
 // corpus filter, when one is given) and df those among them whose vector has
 // the term. The arithmetic is float32, as in Qdrant.
-func (c *collection) applyIDF(name string, q sparseVec, corpus *qdrant.Filter) error {
-	df := make(map[uint32]int, len(q.indices))
+func (c *collection) applyIDF(name string, q sparseVec, corpus *qdrant.Filter, v *view) error {
+	pts, err := v.matching(corpus)
+	if err != nil {
+		return err
+	}
+	df := make([]int, len(q.indices))
 	n := 0
-	for _, p := range c.points {
+	for _, p := range pts {
 		d, ok := p.sparse[name]
 		if !ok {
 			continue
 		}
-		if corpus != nil {
-			ok, err := matches(corpus, p)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
-		}
 		n++
-		for _, idx := range d.indices {
-			if _, want := slices.BinarySearch(q.indices, idx); want {
-				df[idx]++
+		for i, idx := range q.indices {
+			if _, found := slices.BinarySearch(d.indices, idx); found {
+				df[i]++
 			}
 		}
 	}
-	for i, idx := range q.indices {
-		nf, dff := float32(n), float32(df[idx])
+	for i := range q.indices {
+		nf, dff := float32(n), float32(df[i])
 		idf := float32(math.Log(float64((nf-dff+0.5)/(dff+0.5) + 1)))
 		q.values[i] *= idf
 	}
 	return nil
+}
+
+// view is what the queries of one request share: the collection's points in
+// ID order and the points each filter selects, each computed once. The
+// collection cannot change while a request holds the state's read lock.
+type view struct {
+	c        *collection
+	sorted   []*point
+	filtered map[string][]*point
+}
+
+func newView(c *collection) *view {
+	return &view{c: c, filtered: map[string][]*point{}}
+}
+
+// matching returns the points, in ID order, that satisfy f (all of them
+// when f is nil). The caller must not modify the slice.
+func (v *view) matching(f *qdrant.Filter) ([]*point, error) {
+	if v.sorted == nil {
+		v.sorted = v.c.sortedPoints()
+	}
+	if f == nil {
+		return v.sorted, nil
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(f)
+	if err != nil {
+		return nil, badInput("Invalid filter: " + err.Error())
+	}
+	if pts, ok := v.filtered[string(b)]; ok {
+		return pts, nil
+	}
+	var pts []*point
+	for _, p := range v.sorted {
+		ok, err := matches(f, p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			pts = append(pts, p)
+		}
+	}
+	v.filtered[string(b)] = pts
+	return pts, nil
 }
 
 // sparseDot returns the dot product of two sparse vectors over their shared

@@ -73,6 +73,9 @@ type Server struct {
 	state *state
 	delay atomic.Int64 // nanoseconds every call waits before it is served
 
+	callsMu sync.Mutex
+	calls   map[string]int // by full gRPC method name
+
 	mu   sync.Mutex
 	addr string
 	gs   *grpc.Server
@@ -174,6 +177,18 @@ func (s *Server) Collections() []string {
 	return s.state.collectionNames()
 }
 
+// Calls returns how many calls the server has received, by full gRPC
+// method name ("/qdrant.Points/QueryBatch"), since it started.
+func (s *Server) Calls() map[string]int {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for m, n := range s.calls {
+		out[m] = n
+	}
+	return out
+}
+
 // SetDelay makes every call wait d before it is served (or until its
 // deadline), as a Qdrant that accepts connections but stalls does. Zero
 // restores normal service.
@@ -182,6 +197,12 @@ func (s *Server) SetDelay(d time.Duration) {
 }
 
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	s.callsMu.Lock()
+	if s.calls == nil {
+		s.calls = map[string]int{}
+	}
+	s.calls[info.FullMethod]++
+	s.callsMu.Unlock()
 	if d := time.Duration(s.delay.Load()); d > 0 {
 		t := time.NewTimer(d)
 		select {
