@@ -127,6 +127,7 @@ type scored struct {
 	p       *qdrant.ScoredPoint
 	chunkID string
 	score   float64
+	partial bool // p's payload lacks the hit's fields (a lexical candidate)
 }
 
 func sortScored(l []scored) {
@@ -182,16 +183,28 @@ func (sr *search) run(ctx context.Context) ([]ragd.Hit, error) {
 		if grow && !rd.stale {
 			continue
 		}
-		var hits []ragd.Hit
+		var chosen []scored
 		switch sr.mode {
 		case ragd.ModeVector:
-			hits = rd.hits(dense[:min(sr.topK, len(dense))])
+			chosen = dense[:min(sr.topK, len(dense))]
 		case ragd.ModeLexical:
-			hits = rd.hits(lex[:min(sr.topK, len(lex))])
+			chosen = lex[:min(sr.topK, len(lex))]
 		default:
-			hits = rd.hits(fuse(dense[:min(k, len(dense))], lex[:min(k, len(lex))], sr.topK))
+			chosen = fuse(dense[:min(k, len(dense))], lex[:min(k, len(lex))], sr.topK)
 		}
-		return slices.DeleteFunc(hits, func(h ragd.Hit) bool { return h.Score < sr.q.MinScore }), nil
+		chosen = slices.DeleteFunc(chosen, func(c scored) bool { return c.score < sr.q.MinScore })
+		complete, err := sr.s.fill(ctx, sr.info, chosen)
+		if err != nil {
+			return nil, err
+		}
+		if !complete {
+			// A chosen point was deleted meanwhile: its document changed.
+			if staleRounds++; staleRounds < maxSearchRounds {
+				continue
+			}
+			chosen = slices.DeleteFunc(chosen, func(c scored) bool { return c.partial })
+		}
+		return rd.hits(chosen), nil
 	}
 }
 
@@ -227,7 +240,9 @@ func (sr *search) round(ctx context.Context, denseLim, lexLim int) (*round, erro
 		// BM25's statistics must not count the excluded versions either.
 		params = &qdrant.SearchParams{Idf: &qdrant.IdfParams{Corpus: corpus}}
 	}
-	lexFields := qdrant.NewWithPayloadInclude(keyDocID, keyVersion, keyChunkID, keyText, keyHeadings, keyStart, keyEnd, keyMetadata, keyDL)
+	// Lexical candidates can be many (up to maxLex): they come with what
+	// ranking needs, and the chosen ones' text and metadata are read after.
+	lexFields := qdrant.NewWithPayloadInclude(keyDocID, keyVersion, keyChunkID, keyDL)
 	var queries []*qdrant.QueryPoints
 	denseAt, lexAt := -1, -1
 	if sr.mode != ragd.ModeLexical {
@@ -406,7 +421,7 @@ func (rd *round) lexicalRanking(k, lim int) ([]scored, bool) {
 			found = true
 		}
 		if found {
-			out = append(out, scored{p: p, chunkID: strPayload(p.GetPayload(), keyChunkID), score: score})
+			out = append(out, scored{p: p, chunkID: strPayload(p.GetPayload(), keyChunkID), score: score, partial: true})
 		}
 	}
 	sortScored(out)
@@ -477,7 +492,7 @@ func fuse(dense, lex []scored, topK int) []scored {
 			key := c.p.GetId().GetUuid()
 			f, ok := byID[key]
 			if !ok {
-				f = &scored{p: c.p, chunkID: c.chunkID}
+				f = &scored{p: c.p, chunkID: c.chunkID, partial: c.partial}
 				byID[key] = f
 				order = append(order, f)
 			}
@@ -498,6 +513,51 @@ func (rd *round) hits(l []scored) []ragd.Hit {
 		out = append(out, hitOf(c.p, rd.recs, c.score))
 	}
 	return out
+}
+
+// fill reads the hit fields of the partial points in l and puts them in
+// place, reporting false, and leaving the points that are gone partial, if
+// any of them no longer exists (a write replaced or deleted its document
+// since the round).
+func (s *Store) fill(ctx context.Context, info *collectionInfo, l []scored) (bool, error) {
+	var ids []*qdrant.PointId
+	for _, c := range l {
+		if c.partial {
+			ids = append(ids, c.p.GetId())
+		}
+	}
+	if len(ids) == 0 {
+		return true, nil
+	}
+	cctx, cancel := s.callContext(ctx)
+	defer cancel()
+	resp, err := s.points.Get(cctx, &qdrant.GetPoints{
+		CollectionName: info.physical,
+		Ids:            ids,
+		WithPayload:    chunkFields(),
+		WithVectors:    qdrant.NewWithVectors(false),
+	})
+	if err != nil {
+		return false, s.fail(ctx, info, err, "get chunks")
+	}
+	got := make(map[string]*qdrant.RetrievedPoint, len(resp.GetResult()))
+	for _, p := range resp.GetResult() {
+		got[p.GetId().GetUuid()] = p
+	}
+	complete := true
+	for i, c := range l {
+		if !c.partial {
+			continue
+		}
+		rp, ok := got[c.p.GetId().GetUuid()]
+		if !ok {
+			complete = false
+			continue
+		}
+		l[i].p = &qdrant.ScoredPoint{Id: rp.GetId(), Payload: rp.GetPayload(), Score: c.p.GetScore()}
+		l[i].partial = false
+	}
+	return complete, nil
 }
 
 // checkVersions reads the records of every document the lists (and earlier
