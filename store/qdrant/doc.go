@@ -89,9 +89,11 @@
 // per token of the chunking's MaxTokens: 96 for the default 300, where the
 // evaluation corpora's chunks average 85 to 106). One batch of queries
 // therefore asks Qdrant for the best candidates by that score, with their
-// sparse vectors, and for one chunk holding each query term (its score over
-// its weight is the term's IDF, from which the integer df follows); a facet
-// of "dl" at the same time gives the chunk count and the live average.
+// sparse vectors and lengths but not their text (one Get reads the fields
+// of the hits finally returned), and for one chunk holding each query
+// term (its score over its weight is the term's IDF, from which the
+// integer df follows); a facet of "dl" at the same time gives the chunk
+// count and the live average.
 // ragd then recovers each candidate's term frequencies from its weights and
 // rescores it exactly, in float64. A candidate's exact score is at most
 // max(1, avgLive/avgFixed) times its stored one, so when that bound on the
