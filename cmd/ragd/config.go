@@ -15,6 +15,7 @@ import (
 
 	"github.com/ragd/ragd/ingest/fetch"
 	"github.com/ragd/ragd/migrations"
+	"github.com/ragd/ragd/store/qdrant"
 )
 
 // Config is ragd's configuration. Each field has a YAML key and an
@@ -31,6 +32,7 @@ type Config struct {
 	DBSchema     string `yaml:"database_schema" help:"Postgres schema holding ragd's tables"`
 	QdrantURL    string `yaml:"qdrant_url" help:"Qdrant gRPC address (host:port)"`
 	QdrantAPIKey string `yaml:"qdrant_api_key" secret:"true" help:"Qdrant API key"`
+	QdrantPrefix string `yaml:"qdrant_prefix" help:"start of the names of ragd's Qdrant collections, so deployments can share one Qdrant"`
 
 	Embedder  string `yaml:"embedder" help:"embedder of new collections: bge-small-en-v1.5, bge-base-en-v1.5, bge-large-en-v1.5, workersai:MODEL, openai:MODEL, hash:DIM (tests and demos), none"`
 	ModelDir  string `yaml:"model_dir" help:"local model directory (Hugging Face layout) for the built-in embedder"`
@@ -76,6 +78,7 @@ func DefaultConfig() Config {
 		DataDir:        "./ragd-data",
 		Store:          "local",
 		DBSchema:       migrations.DefaultSchema,
+		QdrantPrefix:   qdrant.DefaultPrefix,
 		Embedder:       "bge-small-en-v1.5",
 		LLM:            "auto",
 		MaxTokens:      512,
@@ -218,6 +221,9 @@ func (c Config) Validate() error {
 		if c.QdrantURL == "" {
 			return errors.New("store: qdrant needs qdrant_url (RAGD_QDRANT_URL)")
 		}
+		if !validQdrantPrefix(c.QdrantPrefix) {
+			return fmt.Errorf("qdrant_prefix: %q must be 1 to 64 letters, digits, '_' or '-'", c.QdrantPrefix)
+		}
 	default:
 		return fmt.Errorf("store: %q is not local, postgres or qdrant", c.Store)
 	}
@@ -314,4 +320,17 @@ func validateModelRef(key, ref string, builtins bool) error {
 		return nil
 	}
 	return fmt.Errorf("%s: provider %q in %q is not workersai or openai", key, provider, ref)
+}
+
+// validQdrantPrefix reports whether p can start Qdrant collection names.
+func validQdrantPrefix(p string) bool {
+	if p == "" || len(p) > 64 {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

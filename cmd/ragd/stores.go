@@ -12,6 +12,7 @@ import (
 	"github.com/ragd/ragd/migrations"
 	"github.com/ragd/ragd/store/local"
 	"github.com/ragd/ragd/store/postgres"
+	"github.com/ragd/ragd/store/qdrant"
 )
 
 // openStore opens the configured index store. The Postgres store applies
@@ -29,6 +30,20 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (Store, err
 		if err != nil {
 			return nil, fmt.Errorf("postgres store: %w", err)
 		}
+		return db, nil
+	case "qdrant":
+		db, err := qdrant.Open(ctx, qdrant.Options{
+			Addr:   cfg.QdrantURL,
+			APIKey: cfg.QdrantAPIKey,
+			Prefix: cfg.QdrantPrefix,
+			Logger: logger.With("component", "qdrant"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("qdrant store: %w", err)
+		}
+		// The sweep removes what interrupted writes (of any process) left
+		// behind; Close stops it.
+		go db.Run(context.Background())
 		return db, nil
 	}
 	return nil, fmt.Errorf("store %q is not available in this build", cfg.Store)

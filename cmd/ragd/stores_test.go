@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd/store/postgres/pgtest"
+	"github.com/ragd/ragd/store/qdrant/qdranttest"
 )
 
 // TestPostgresStoreEndToEnd runs ragd on the Postgres store: migrate,
@@ -28,14 +30,6 @@ func TestPostgresStoreEndToEnd(t *testing.T) {
 	}
 	cfg.DatabaseURL = dsn + sep + "pool_max_conns=2"
 	cfg.DBSchema = pgtest.Schema(t, dsn)
-	cfg.Embedder = "hash:64"
-	root := t.TempDir()
-	cfg.IngestRoots = []string{root}
-	for name, text := range map[string]string{"glass.txt": "Glass is made by melting sand.", "salt.txt": "Sea salt is left when sea water evaporates."} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// ragd migrate creates the schema; serve then finds nothing pending.
 	var out, errb bytes.Buffer
@@ -51,6 +45,70 @@ func TestPostgresStoreEndToEnd(t *testing.T) {
 		t.Errorf("second migrate: %v %q", err, out.String())
 	}
 
+	storeEndToEnd(t, cfg)
+}
+
+// TestQdrantStoreEndToEnd runs ragd on the Qdrant store (the stand-in, or
+// a real Qdrant at RAGD_TEST_QDRANT_ADDR) through the same life as the
+// Postgres test, then takes Qdrant away and brings it back.
+func TestQdrantStoreEndToEnd(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Store = "qdrant"
+	var standIn *qdranttest.Server
+	if addr := os.Getenv("RAGD_TEST_QDRANT_ADDR"); addr != "" {
+		cfg.QdrantURL = addr
+		cfg.QdrantPrefix = fmt.Sprintf("ragdtest_%d_", time.Now().UnixNano())
+	} else {
+		standIn = qdranttest.Start(t, qdranttest.Config{})
+		cfg.QdrantURL = standIn.Addr()
+	}
+	srv := storeEndToEnd(t, cfg)
+	if standIn == nil {
+		return
+	}
+
+	// Qdrant goes away: requests fail fast with 503 unavailable and
+	// /readyz says so; when Qdrant is back ragd serves again by itself.
+	standIn.Stop()
+	var env struct {
+		Error struct{ Code, Message string }
+	}
+	if code := call(t, "POST", srv.URL+"/v1/collections/kb/search", map[string]any{"query": "bread", "mode": "lexical"}, &env); code != 503 || env.Error.Code != "unavailable" {
+		t.Errorf("search with Qdrant down: %d %+v", code, env)
+	}
+	if code := call(t, "GET", srv.URL+"/readyz", nil, nil); code != 503 {
+		t.Errorf("readyz with Qdrant down: %d", code)
+	}
+	if err := standIn.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code := call(t, "POST", srv.URL+"/v1/collections/kb/search", map[string]any{"query": "bread", "mode": "lexical"}, nil)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search after Qdrant came back: %d", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// storeEndToEnd takes ragd on cfg's store through uploads, unchanged
+// re-uploads, vector, lexical and hybrid search, a batch job, a streamed
+// answer, a second ragd on the same store, a restart that finds everything
+// again and a delete. It returns the running server.
+func storeEndToEnd(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	cfg.Embedder = "hash:64"
+	root := t.TempDir()
+	cfg.IngestRoots = []string{root}
+	for name, text := range map[string]string{"glass.txt": "Glass is made by melting sand.", "salt.txt": "Sea salt is left when sea water evaporates."} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv := startApp(t, cfg)
 	base := srv.URL + "/v1/collections/kb"
 	files := []fileUpload{
@@ -97,7 +155,7 @@ func TestPostgresStoreEndToEnd(t *testing.T) {
 	search(base, "vector")
 
 	var ready struct{ Details map[string]any }
-	if code := call(t, "GET", srv.URL+"/readyz", nil, &ready); code != 200 || ready.Details["store"] != "postgres" {
+	if code := call(t, "GET", srv.URL+"/readyz", nil, &ready); code != 200 || ready.Details["store"] != cfg.Store {
 		t.Errorf("readyz: %d %v", code, ready)
 	}
 
@@ -131,9 +189,11 @@ func TestPostgresStoreEndToEnd(t *testing.T) {
 		t.Errorf("sources do not include the bread document %s: %s", want, events[0].data)
 	}
 
-	// A second ragd on the same database serves what the first stored, and
+	// A second ragd on the same store serves what the first stored, and
 	// the first sees what the second stores.
-	other := startApp(t, cfg)
+	otherCfg := cfg
+	otherCfg.DataDir = t.TempDir()
+	other := startApp(t, otherCfg)
 	if got := search(other.URL+"/v1/collections/kb", "hybrid"); got != want {
 		t.Errorf("second process: top hit %s, want %s", got, want)
 	}
@@ -163,4 +223,26 @@ func TestPostgresStoreEndToEnd(t *testing.T) {
 	if code := call(t, "GET", srv.URL+"/v1/collections/kb/documents", nil, &list); code != 200 || len(list.Data) != 6 {
 		t.Errorf("documents after restart: %d %+v", code, list)
 	}
+
+	// Deleting a document takes it out of search and the list.
+	if code := call(t, "DELETE", srv.URL+"/v1/collections/kb/documents/"+want, nil, nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if code := call(t, "GET", srv.URL+"/v1/collections/kb/documents/"+want, nil, nil); code != 404 {
+		t.Errorf("get after delete: %d", code)
+	}
+	for _, mode := range []string{"lexical", "vector", "hybrid"} {
+		var res struct {
+			Data []struct {
+				DocumentID string `json:"document_id"`
+			} `json:"data"`
+		}
+		call(t, "POST", srv.URL+"/v1/collections/kb/search", map[string]any{"query": "why does yeast make bread rise", "mode": mode, "top_k": 10}, &res)
+		for _, h := range res.Data {
+			if h.DocumentID == want {
+				t.Errorf("%s search finds the deleted document", mode)
+			}
+		}
+	}
+	return srv
 }
