@@ -90,9 +90,13 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 		}
 	}
 
+	extractor, err := a.extractor()
+	if err != nil {
+		return nil, err
+	}
 	a.Ingest = &ingest.Service{
 		Index:           a.Store,
-		Extractor:       a.extractor(),
+		Extractor:       extractor,
 		Chunker:         &ingest.Chunker{Tokenizer: wordpiece.Default()},
 		Embedder:        func(name string) (ingest.Embedder, error) { return a.embedders.forDocuments(bg, name) },
 		Dimension:       a.embedders.dimension,
@@ -241,9 +245,20 @@ func (a *App) loadEmbedder(ctx context.Context, name string, phase func(string))
 	return loadedEmbedder{}, ragd.Errorf(ragd.EUnavailable, "embedder %q cannot be loaded by this build", name)
 }
 
-// extractor returns the document extractor.
-func (a *App) extractor() ingest.Extractor {
-	return extract.New(extract.Options{CacheDir: filepath.Join(a.Config.DataDir, "cache", "wazero")})
+// extractor returns the document extractor: untrusted formats are parsed
+// by ragd itself in a child process ("ragd __extract") under the
+// configured time and memory limits.
+func (a *App) extractor() (ingest.Extractor, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("extraction sandbox: cannot find ragd's own executable to run parsers in: %w", err)
+	}
+	return &extract.Sandbox{
+		Command:     []string{exe, "__extract"},
+		Timeout:     a.Config.ExtractTimeout,
+		MemoryLimit: a.Config.ExtractMemory,
+		Options:     extract.Options{CacheDir: filepath.Join(a.Config.DataDir, "cache", "wazero")},
+	}, nil
 }
 
 // ready reports readiness: the store answers, and what ragd serves with.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest/extract"
 )
 
 // command is one ragd subcommand.
@@ -29,6 +30,9 @@ func commands() map[string]command {
 		"ingest":  {summary: "ingest files, directories and URLs", run: runIngest},
 		"models":  {summary: "download (pull) or list the built-in embedding models", run: runModels},
 		"migrate": {summary: "apply database migrations", run: runMigrate},
+		// ragd runs itself as "ragd __extract" to parse an untrusted file
+		// in a child process (see extract.Sandbox).
+		"__extract": {summary: "parse one file for the server (internal)", run: runExtractChild, hidden: true},
 	}
 }
 
@@ -97,4 +101,13 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// runExtractChild is the child side of the extraction sandbox: one request
+// on stdin, one answer on stdout, and nothing else written there.
+func runExtractChild(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("__extract takes no arguments, got %q", args[0])
+	}
+	return extract.ServeChild(ctx, env.Stdin, env.Stdout)
 }

@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ragd/ragd/ingest/extract"
 	"github.com/ragd/ragd/ingest/fetch"
 	"github.com/ragd/ragd/migrations"
 	"github.com/ragd/ragd/store/qdrant"
@@ -58,6 +59,8 @@ type Config struct {
 
 	APIKeys        []string      `yaml:"api_keys" secret:"true" help:"comma-separated API keys; when set every /v1 route needs one"`
 	MaxUploadBytes int64         `yaml:"max_upload_bytes" help:"largest document upload body"`
+	ExtractTimeout time.Duration `yaml:"extract_timeout" help:"how long parsing one file (PDF, DOCX, HTML, large Markdown) may take"`
+	ExtractMemory  int64         `yaml:"extract_memory_limit" help:"memory, in bytes, that parsing one file may use"`
 	IngestRoots    []string      `yaml:"ingest_roots" help:"server directories that batch jobs may read"`
 	FetchAllow     []string      `yaml:"fetch_allow" help:"comma-separated address ranges (CIDR) that URL jobs may fetch although they are private or loopback, such as an intranet wiki; cloud metadata addresses stay refused unless named alone"`
 	FetchPorts     []string      `yaml:"fetch_ports" help:"comma-separated ports that URL jobs may fetch from (default 80,443)"`
@@ -79,6 +82,8 @@ func DefaultConfig() Config {
 		Store:          "local",
 		DBSchema:       migrations.DefaultSchema,
 		QdrantPrefix:   qdrant.DefaultPrefix,
+		ExtractTimeout: extract.DefaultTimeout,
+		ExtractMemory:  extract.DefaultMemoryLimit,
 		Embedder:       "bge-small-en-v1.5",
 		LLM:            "auto",
 		MaxTokens:      512,
@@ -229,6 +234,14 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("data_dir: must not be empty")
+	}
+	if c.ExtractTimeout <= 0 {
+		return fmt.Errorf("extract_timeout: %v is not positive", c.ExtractTimeout)
+	}
+	if c.ExtractMemory < 512<<20 {
+		// Measured: the PDF engine (PDFium compiled to WebAssembly) does
+		// not start in 384 MiB.
+		return fmt.Errorf("extract_memory_limit: %d bytes is less than 512 MiB, too little for the PDF parser", c.ExtractMemory)
 	}
 	if c.MaxTokens < 1 {
 		return fmt.Errorf("llm_max_tokens: %d is not positive", c.MaxTokens)

@@ -20,7 +20,9 @@ import (
 // TestMain lets the test binary run as ragd itself, so crash tests can
 // start and kill a real server process.
 func TestMain(m *testing.M) {
-	if os.Getenv("RAGD_TEST_AS_RAGD") == "1" {
+	// The test binary is ragd when a test runs it as a server, and when the
+	// extraction sandbox runs it as "ragd __extract".
+	if os.Getenv("RAGD_TEST_AS_RAGD") == "1" || len(os.Args) > 1 && os.Args[1] == "__extract" {
 		main()
 		os.Exit(0)
 	}
