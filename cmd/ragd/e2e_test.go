@@ -154,6 +154,9 @@ func TestCfdocsUploadAskStream(t *testing.T) {
 	call(t, "POST", srv.URL+"/v1/collections/cfdocs/search", search, &before)
 	srv.stop()
 	srv = startApp(t, cfg)
+	// The embedder loads in the background; until it has, search is
+	// lexical (and says so).
+	waitEmbedder(t, srv.URL, cfg.Embedder)
 	call(t, "POST", srv.URL+"/v1/collections/cfdocs/search", search, &after)
 	if len(before.Data) != 5 || !slices.EqualFunc(before.Data, after.Data, func(a, b ragd.Hit) bool { return a.ChunkID == b.ChunkID }) {
 		t.Errorf("search after restart differs:\n%v\n%v", before.Data, after.Data)
