@@ -249,14 +249,17 @@ func TestRegistry(t *testing.T) {
 		if !ok || m.Dimension != dim || m.Repo != "BAAI/"+name || m.QueryInstruction != BGEQueryInstruction {
 			t.Errorf("LookupModel(%s) = %+v, %v", name, m, ok)
 		}
-		var req []string
+		var req, tok []string
 		for _, f := range m.Files {
 			if f.Required {
 				req = append(req, f.Path)
 			}
+			if f.Tokenizer {
+				tok = append(tok, f.Path)
+			}
 		}
-		if strings.Join(req, ",") != "config.json,model.safetensors,vocab.txt" {
-			t.Errorf("%s: required files %v", name, req)
+		if strings.Join(req, ",") != "config.json,model.safetensors" || strings.Join(tok, ",") != "tokenizer.json,vocab.txt" {
+			t.Errorf("%s: required files %v, tokenizer files %v", name, req, tok)
 		}
 	}
 	if _, ok := LookupModel("BAAI/BGE-Small-EN-v1.5"); !ok {

@@ -9,6 +9,9 @@ type ModelFile struct {
 	// Required files must be present for Load to succeed; the others
 	// refine its behaviour (pooling, maximum length, tokenizer settings).
 	Required bool
+	// Tokenizer files are alternatives: Load needs at least one of them
+	// and prefers tokenizer.json.
+	Tokenizer bool
 }
 
 // KnownModel describes a model ragd can run by name.
@@ -33,8 +36,8 @@ type KnownModel struct {
 var bgeFiles = []ModelFile{
 	{Path: "config.json", Required: true},
 	{Path: "model.safetensors", Required: true},
-	{Path: "tokenizer.json"},
-	{Path: "vocab.txt", Required: true},
+	{Path: "tokenizer.json", Tokenizer: true},
+	{Path: "vocab.txt", Tokenizer: true},
 	{Path: "tokenizer_config.json"},
 	{Path: "special_tokens_map.json"},
 	{Path: "modules.json"},

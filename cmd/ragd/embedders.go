@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -291,13 +290,14 @@ func knownModelNames() string {
 }
 
 // hubFiles is the list of a built-in model's files as the Hub client
-// wants it: the tokenizer is tokenizer.json or vocab.txt, either will do.
+// wants it: any one of the tokenizer files will do.
 func hubFiles(m bge.KnownModel) hfhub.Files {
 	var f hfhub.Files
-	tokenizer := []string{"tokenizer.json", "vocab.txt"}
+	var tokenizer []string
 	for _, file := range m.Files {
 		switch {
-		case slices.Contains(tokenizer, file.Path):
+		case file.Tokenizer:
+			tokenizer = append(tokenizer, file.Path)
 			f.Optional = append(f.Optional, file.Path)
 		case file.Required:
 			f.Required = append(f.Required, file.Path)
