@@ -85,8 +85,22 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 	a.embedders = &embedders{ctx: bg, load: a.loadEmbedder, dimOf: knownDimension}
 	a.closers = append(a.closers, func() error { a.embedders.close(); return nil })
 	if cfg.Embedder != ingest.NoEmbedder {
-		if _, err := a.embedders.state(cfg.Embedder); err != nil {
+		s, err := a.embedders.state(cfg.Embedder)
+		if err != nil {
 			return nil, fmt.Errorf("embedder: %w", err)
+		}
+		if _, builtin := builtinModel(cfg.Embedder); builtin && cfg.ModelDir != "" {
+			// A model directory the operator named is local and loads in
+			// seconds: if it is broken, say so now rather than serve
+			// lexically with the reason in /readyz.
+			select {
+			case <-s.ready:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if s.err != nil {
+				return nil, fmt.Errorf("model_dir %s: %s", cfg.ModelDir, ragd.ErrorMessage(s.err))
+			}
 		}
 	}
 

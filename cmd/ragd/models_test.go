@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -464,6 +465,7 @@ func TestBuiltinEmbedderModelDir(t *testing.T) {
 			}
 		}
 	})
+	// A broken model_dir stops start-up with an error naming the file.
 	broken := func(t *testing.T, breakIt func(dir string) error, file string) {
 		dir := t.TempDir()
 		if err := os.CopyFS(dir, os.DirFS(good)); err != nil {
@@ -472,11 +474,18 @@ func TestBuiltinEmbedderModelDir(t *testing.T) {
 		if err := breakIt(dir); err != nil {
 			t.Fatal(err)
 		}
-		emb := start(t, dir)
-		reason, _ := emb["reason"].(string)
-		t.Logf("reason: %s", reason)
-		if emb["available"] != false || !strings.Contains(reason, file) || !strings.Contains(reason, "bge-small-en-v1.5 is unavailable") {
-			t.Errorf("readyz embedder: %v (want the reason to name %s)", emb, file)
+		cfg := testConfig(t)
+		cfg.Embedder = "bge-small-en-v1.5"
+		cfg.ModelDir = dir
+		cfg.HFCache = t.TempDir()
+		app, err := NewApp(context.Background(), cfg, newLogger(cfg, io.Discard))
+		if err == nil {
+			app.Close()
+			t.Fatalf("NewApp started on a broken model_dir")
+		}
+		t.Logf("start-up error: %v", err)
+		if !strings.Contains(err.Error(), "model_dir "+dir) || !strings.Contains(err.Error(), file) {
+			t.Errorf("NewApp: %v (want it to name model_dir and %s)", err, file)
 		}
 	}
 	t.Run("truncated weights", func(t *testing.T) {
