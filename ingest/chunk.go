@@ -294,6 +294,9 @@ func (s *chunkState) hardSplit(u unit) []unit {
 						mid++
 					}
 				}
+				if mid >= hi { // lo and hi are adjacent runes: lo is the answer
+					break
+				}
 				if s.c.Tokenizer.Count(s.text[start:mid]) <= s.budget {
 					lo = mid
 				} else {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
@@ -203,5 +205,48 @@ func TestChunkHeadingsOnly(t *testing.T) {
 	}
 	if _, chunks := (&ingest.Chunker{Tokenizer: wordTokenizer{}}).Chunk(nil, ragd.Chunking{MaxTokens: 100}, "t"); len(chunks) != 0 {
 		t.Errorf("got %d chunks from nothing", len(chunks))
+	}
+}
+
+// TestChunkHardSplitMultiByteTokens is the regression test for a hang: the
+// binary search for the longest prefix within the budget never ended when
+// its bounds were one multi-byte rune apart, which happens whenever every
+// rune of a whitespace-free run is a token of its own (dashes, currency
+// signs, emoji), as in tables extracted from financial filings.
+func TestChunkHardSplitMultiByteTokens(t *testing.T) {
+	cfg := ragd.Chunking{MaxTokens: 50, OverlapTokens: 5}
+	c := &ingest.Chunker{Tokenizer: wordTokenizer{}}
+	for name, run := range map[string]string{
+		"en dash":  strings.Repeat("–", 5000),
+		"euro":     strings.Repeat("1€", 5000),
+		"emoji":    strings.Repeat("🙂", 5000),
+		"mixed":    strings.Repeat("2.13%–3.50%€4.1", 800),
+		"one rune": "–",
+	} {
+		t.Run(name, func(t *testing.T) {
+			done := make(chan struct{})
+			var text string
+			var chunks []ragd.Chunk
+			go func() {
+				defer close(done)
+				text, chunks = c.Chunk([]ingest.Block{{Kind: ingest.BlockParagraph, Text: run}}, cfg, "A heading")
+			}()
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("Chunk did not return")
+			}
+			checkChunks(t, text, chunks, cfg)
+			total := 0
+			for _, ch := range chunks {
+				if !utf8.ValidString(ch.Text) {
+					t.Fatalf("rune cut: %.20q", ch.Text)
+				}
+				total += len(ch.Text)
+			}
+			if total != len(run) {
+				t.Errorf("hard split lost bytes: %d of %d", total, len(run))
+			}
+		})
 	}
 }
