@@ -179,6 +179,8 @@ func TestErrorsAreEnvelopedAndLeakNothing(t *testing.T) {
 	}
 }
 
+// TestUploadMultipart also checks that upload file names are sanitized
+// (RELIABILITY.md S-PT-1).
 func TestUploadMultipart(t *testing.T) {
 	f := &fakes{}
 	ts := newServer(t, f, nil)
@@ -202,6 +204,9 @@ func TestUploadMultipart(t *testing.T) {
 	}
 }
 
+// TestUploadBadInputChangesNothing covers multipart abuse (RELIABILITY.md
+// H-13): a 2 GB body, an oversized chunked body, malformed multipart and
+// too many parts are refused before anything is ingested.
 func TestUploadBadInputChangesNothing(t *testing.T) {
 	f := &fakes{}
 	ts := newServer(t, f, func(s *api.Server) {

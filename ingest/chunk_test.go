@@ -151,6 +151,8 @@ func TestChunkLongParagraphSplitsAtSentencesWithOverlap(t *testing.T) {
 	}
 }
 
+// TestChunkHardSplits: text without sentence or word boundaries is cut at
+// the token and byte caps (RELIABILITY.md H-10; TestChunkHugeLine does 20 MB).
 func TestChunkHardSplits(t *testing.T) {
 	cfg := ragd.Chunking{MaxTokens: 50, OverlapTokens: 0}
 	c := &ingest.Chunker{Tokenizer: wordTokenizer{}}

@@ -7,6 +7,8 @@ import (
 	"github.com/ragd/ragd/ingest"
 )
 
+// TestNormalize covers RELIABILITY.md H-8 (NUL and control characters)
+// and H-9 (invalid UTF-8, overlong encodings, surrogates).
 func TestNormalize(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"ascii unchanged", "plain text\twith tab\n", "plain text\twith tab\n"},

@@ -241,6 +241,8 @@ func TestIngestErrors(t *testing.T) {
 	}
 }
 
+// TestIngestTruncatesAtMaxChunks covers the chunk cap of RELIABILITY.md
+// H-11: a document over it is cut and marked truncated.
 func TestIngestTruncatesAtMaxChunks(t *testing.T) {
 	ctx := context.Background()
 	idx := newMemIndex()

@@ -39,6 +39,10 @@ func (f *Failure) Error() string { return f.Err.Error() }
 // Unwrap returns the *ragd.Error.
 func (f *Failure) Unwrap() error { return f.Err }
 
+// FailureReason returns f.Reason, for callers that look for it through an
+// interface rather than this type (batch jobs record it as an item's reason).
+func (f *Failure) FailureReason() string { return f.Reason }
+
 // Reason returns the reason of the first *Failure in err's chain. A
 // context error is ReasonTimeout, an EUnsupported error ReasonUnsupported,
 // and any other error ReasonInternal. It returns "" for nil.
@@ -107,6 +111,14 @@ func (e *RecordErrors) Error() string {
 		fmt.Fprintf(&b, "; line %d: %s", r.Line, r.Message)
 	}
 	return b.String()
+}
+
+// FailureReason returns the reason of the first failed record.
+func (e *RecordErrors) FailureReason() string {
+	if len(e.Records) == 0 {
+		return ""
+	}
+	return e.Records[0].Reason
 }
 
 // Unwrap returns an EInvalid *ragd.Error with the summary as its message.

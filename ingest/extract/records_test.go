@@ -77,6 +77,8 @@ func TestCSVBadRows(t *testing.T) {
 	}
 }
 
+// TestJSONL also covers RELIABILITY.md H-7: a line nested 10,001 deep
+// fails alone ("too_deep") and the other lines are extracted.
 func TestJSONL(t *testing.T) {
 	deep := strings.Repeat("[", 10001) + strings.Repeat("]", 10001)
 	data := strings.Join([]string{

@@ -216,8 +216,10 @@ type Item struct {
 	Status string `json:"status"`
 	// Reason says why an item failed or was skipped: a fetch reason
 	// (ssrf, too_large, timeout, http_status, path_escape, not_regular,
-	// ...), a ragd error code (invalid, unsupported_media_type, upstream,
-	// ...), or one of this package's reasons.
+	// ...), an extraction reason (parse_error, too_many_pages,
+	// decompressed_too_large, unsafe_path, too_deep, memory_limit, ...), a
+	// ragd error code (invalid, unsupported_media_type, upstream, ...), or
+	// one of this package's reasons.
 	Reason string `json:"reason,omitempty"`
 	// Error is a user-facing message for failed and skipped items.
 	Error string `json:"error,omitempty"`

@@ -204,12 +204,21 @@ func (m *Manager) retry(ctx context.Context, f func() error, retryable func(erro
 	}
 }
 
+// reasoned is an error that names its cause more precisely than its ragd
+// code, as the extract package's failures do ("too_many_pages").
+type reasoned interface{ FailureReason() string }
+
 // outcomeOf turns an error into a failed item, with the most specific
-// reason: the fetch package's, else the ragd error code. Types ragd cannot
-// extract are skipped rather than failed.
+// reason: the fetch package's, else the extraction's, else the ragd error
+// code. Types ragd cannot extract are skipped rather than failed, with the
+// code as their reason.
 func outcomeOf(err error) Item {
 	code := ragd.ErrorCode(err)
 	reason := fetch.Reason(err)
+	var r reasoned
+	if reason == "" && code != ragd.EUnsupported && code != ragd.EInternal && errors.As(err, &r) {
+		reason = r.FailureReason()
+	}
 	if reason == "" {
 		reason = code
 	}
