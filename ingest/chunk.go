@@ -162,6 +162,11 @@ func (s *chunkState) setPath(path []string, title string) {
 // not fit. split says u is a piece of a block, so the overlap may reuse the
 // pieces before it.
 func (s *chunkState) add(u unit, split bool) {
+	if len(s.cur) > 0 && s.glued(s.cur[len(s.cur)-1], u) {
+		// Two pieces of one word cut by hardSplit: their tokens do not add
+		// up, so they never share a chunk.
+		s.flush()
+	}
 	if len(s.cur) > 0 && (s.curTok+u.tokens > s.budget || u.end-s.cur[0].start > s.byteCap()) {
 		prev := s.cur
 		s.flush()
@@ -179,6 +184,9 @@ func (s *chunkState) overlap(prev []unit, next unit) {
 		return
 	}
 	last := prev[len(prev)-1]
+	if s.glued(last, next) {
+		return
+	}
 	var tail []unit
 	sents := textseg.Sentences(s.text[last.start:last.end])
 	if len(sents) <= 1 && len(prev) > 1 {
@@ -204,6 +212,18 @@ func (s *chunkState) overlap(prev []unit, next unit) {
 			s.curTok += u.tokens
 		}
 	}
+}
+
+// glued reports whether b starts where a ends with no whitespace between
+// them, as the pieces of a word cut by hardSplit do. Token counts are
+// additive only over whitespace: "0A0210" is five WordPiece tokens, its
+// halves "0A" and "0210" two each.
+func (s *chunkState) glued(a, b unit) bool {
+	if a.end != b.start || a.end <= 0 || b.start >= len(s.text) {
+		return false
+	}
+	before, _ := utf8.DecodeLastRuneInString(s.text[:a.end])
+	return !unicode.IsSpace(before) && !isSpaceAt(s.text, b.start)
 }
 
 func (s *chunkState) flush() {
