@@ -14,6 +14,7 @@ const (
 	EForbidden    = "forbidden"              // 403: credentials fine, action not allowed
 	ENotFound     = "not_found"              // 404: the collection, document or job does not exist
 	EConflict     = "conflict"               // 409: the request conflicts with the current state
+	ETimeout      = "request_timeout"        // 408: the request body arrived too slowly
 	ETooLarge     = "too_large"              // 413: the body or a part of it is over a limit
 	EUnsupported  = "unsupported_media_type" // 415: a file type ragd cannot extract
 	ERateLimited  = "rate_limited"           // 429: ragd or an upstream model refuses for now; see RetryAfter

@@ -511,3 +511,69 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Errorf("readyz: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestSlowBodyTimesOut checks H-13's slow body: a client that sends its
+// body at a byte every 50 ms gets 408 request_timeout once the body falls
+// behind the minimum rate, with the connection closed and nothing ingested,
+// while a small body followed by an answer that streams for longer than
+// the grace is not cut.
+func TestSlowBodyTimesOut(t *testing.T) {
+	f := &fakes{answerFn: func(ctx context.Context, q ragd.Question, emit func(generate.Event) error) error {
+		emit(generate.Event{Kind: generate.EventDelta, Text: "slow"})
+		select {
+		case <-time.After(time.Second): // longer than the grace
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return emit(generate.Event{Kind: generate.EventDone})
+	}}
+	ts := newServer(t, f, func(s *api.Server) {
+		s.Limits = api.DefaultLimits
+		s.Limits.BodyGrace, s.Limits.BodyMinRate = 300*time.Millisecond, 1000
+	})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body, ct := multipartBody(t, nil, [2]string{"a.txt", strings.Repeat("x", 5000)})
+	fmt.Fprintf(conn, "POST /v1/collections/docs/documents HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", ct, body.Len())
+	start := time.Now()
+	go func() {
+		for b := range bytes.SplitSeq(body.Bytes(), nil) {
+			if _, err := conn.Write(b); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	raw, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no response to a slow body after %v: %v", time.Since(start), err)
+	}
+	data, _ := io.ReadAll(raw.Body)
+	e := checkError(t, raw, data, http.StatusRequestTimeout, ragd.ETimeout)
+	if !strings.Contains(e.Error.Message, "too slowly") || !raw.Close {
+		t.Errorf("message %q, connection close %v", e.Error.Message, raw.Close)
+	}
+	if len(f.files) != 0 {
+		t.Errorf("a slow body reached ingestion")
+	}
+
+	// A body sent at once is fine however large the grace makes it look.
+	fast, ct := multipartBody(t, nil, [2]string{"b.txt", strings.Repeat("y ", 200_000)})
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/collections/docs/documents", fast)
+	req.Header.Set("Content-Type", ct)
+	if resp, data := do(t, req); resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		t.Fatalf("fast upload: %d %s", resp.StatusCode, data)
+	}
+	// The deadline ends with the body: an answer that streams past the
+	// grace completes, twice on one keep-alive connection.
+	for range 2 {
+		resp, data := do(t, jsonReq(t, "POST", ts.URL+"/v1/collections/docs/query", `{"query":"q"}`))
+		if names, _, _ := readEvents(t, bytes.NewReader(data)); resp.StatusCode != 200 || strings.Join(names, ",") != "delta,done" {
+			t.Fatalf("stream after a small body: %d %v %s", resp.StatusCode, names, data)
+		}
+	}
+}

@@ -17,6 +17,7 @@ var statuses = map[string]int{
 	ragd.EForbidden:    http.StatusForbidden,
 	ragd.ENotFound:     http.StatusNotFound,
 	ragd.EConflict:     http.StatusConflict,
+	ragd.ETimeout:      http.StatusRequestTimeout,
 	ragd.ETooLarge:     http.StatusRequestEntityTooLarge,
 	ragd.EUnsupported:  http.StatusUnsupportedMediaType,
 	ragd.ERateLimited:  http.StatusTooManyRequests,
@@ -76,6 +77,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if code == ragd.EInternal || code == ragd.EUpstream || code == ragd.EUnavailable {
 		s.Logger.Error("request failed", "request_id", reqID, "method", c.Request().Method,
 			"path", c.Path(), "code", code, "err", err)
+	}
+	if code == ragd.ETimeout {
+		// The rest of the body may still trickle in: do not wait for it.
+		c.Response().Header().Set(echo.HeaderConnection, "close")
 	}
 	if c.Response().Committed {
 		return

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -104,9 +106,67 @@ func (s *Server) bodyLimit(limit int64) echo.MiddlewareFunc {
 			if r.ContentLength > limit {
 				return ragd.Errorf(ragd.ETooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, limit)
 			}
-			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			body := r.Body
+			if s.Limits.BodyGrace > 0 && r.Body != http.NoBody {
+				sb := &slowBody{
+					body:  r.Body,
+					rc:    http.NewResponseController(c.Response()),
+					grace: s.Limits.BodyGrace,
+					rate:  max(s.Limits.BodyMinRate, 1),
+					start: time.Now(),
+				}
+				defer sb.clear()
+				body = sb
+			}
+			r.Body = http.MaxBytesReader(c.Response(), body, limit)
 			return next(c)
 		}
+	}
+}
+
+// errBodyTooSlow is the error of a request body read that passed its
+// deadline.
+var errBodyTooSlow = errors.New("request body arrived too slowly")
+
+// slowBody sets the connection's read deadline before each read of a
+// request body: start + grace + bytes read so far / rate, so a body must
+// keep an average rate once the grace is over. The deadline is cleared at
+// the end of the body and when the handler returns, so it never cuts a
+// long answer stream that follows a small body.
+type slowBody struct {
+	body  io.ReadCloser
+	rc    *http.ResponseController
+	grace time.Duration
+	rate  int64
+	start time.Time
+	n     int64
+	unset bool // the connection does not support deadlines
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if !b.unset {
+		deadline := b.start.Add(b.grace + time.Duration(float64(b.n)/float64(b.rate)*float64(time.Second)))
+		if err := b.rc.SetReadDeadline(deadline); err != nil {
+			b.unset = true
+		}
+	}
+	n, err := b.body.Read(p)
+	b.n += int64(n)
+	switch {
+	case err == io.EOF:
+		b.clear()
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+		err = fmt.Errorf("%w: %d bytes in %s, less than %d bytes a second after %s",
+			errBodyTooSlow, b.n, time.Since(b.start).Round(time.Second), b.rate, b.grace)
+	}
+	return n, err
+}
+
+func (b *slowBody) Close() error { return b.body.Close() }
+
+func (b *slowBody) clear() {
+	if !b.unset {
+		b.rc.SetReadDeadline(time.Time{})
 	}
 }
 
@@ -115,6 +175,10 @@ func bodyError(err error, what string) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return ragd.Errorf(ragd.ETooLarge, "request body is over the limit of %d bytes", mbe.Limit)
+	}
+	if errors.Is(err, errBodyTooSlow) {
+		return ragd.WrapError(ragd.ETimeout, err, "%s arrived too slowly and was abandoned: %s",
+			what, strings.TrimPrefix(err.Error(), errBodyTooSlow.Error()+": "))
 	}
 	return ragd.WrapError(ragd.EInvalid, err, "%s could not be read", what)
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
@@ -62,10 +63,23 @@ type Limits struct {
 	MaxRequestBytes int64
 	// MaxParts bounds the parts of a multipart upload.
 	MaxParts int
+	// BodyGrace and BodyMinRate bound how slowly a request body may arrive:
+	// after BodyGrace, at least BodyMinRate bytes a second on average, or
+	// the read fails and the request gets 408 request_timeout, so a client
+	// sending 1 byte a second cannot hold a connection and a handler for
+	// hours. A zero BodyGrace sets no deadline.
+	BodyGrace   time.Duration
+	BodyMinRate int64
 }
 
 // DefaultLimits are the limits of a Server that sets none.
-var DefaultLimits = Limits{MaxUploadBytes: 100 << 20, MaxRequestBytes: 1 << 20, MaxParts: 1000}
+var DefaultLimits = Limits{
+	MaxUploadBytes:  100 << 20,
+	MaxRequestBytes: 1 << 20,
+	MaxParts:        1000,
+	BodyGrace:       30 * time.Second,
+	BodyMinRate:     16 << 10,
+}
 
 // Server serves ragd's HTTP API. Fill in the dependencies, then call
 // Handler once.

@@ -162,7 +162,7 @@ func NewApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err e
 		Answerer:  a.Answerer,
 		Ready:     a.ready,
 		APIKeys:   cfg.APIKeys,
-		Limits:    api.Limits{MaxUploadBytes: cfg.MaxUploadBytes, MaxRequestBytes: api.DefaultLimits.MaxRequestBytes, MaxParts: api.DefaultLimits.MaxParts},
+		Limits:    uploadLimits(cfg.MaxUploadBytes),
 		Logger:    logger.With("component", "api"),
 		Metrics:   metrics,
 	}
@@ -361,4 +361,11 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// uploadLimits is api.DefaultLimits with the configured upload size.
+func uploadLimits(maxUpload int64) api.Limits {
+	l := api.DefaultLimits
+	l.MaxUploadBytes = maxUpload
+	return l
 }
