@@ -376,7 +376,11 @@ func builtinError(m bge.KnownModel, err error) error {
 	if errors.As(err, &e) && e.Code == ragd.EUnavailable && strings.HasPrefix(e.Message, "offline mode") {
 		msg += fmt.Sprintf(" (run `ragd models pull %s` where the Hub can be reached, or set model_dir)", m.Name)
 	}
-	return ragd.WrapError(ragd.EUnavailable, err, "%s is unavailable: %s", m.Name, msg)
+	cause := err
+	if errors.As(err, &e) && e.Message != "" {
+		cause = e.Err // its message is in msg already; the log should not repeat it
+	}
+	return ragd.WrapError(ragd.EUnavailable, cause, "%s is unavailable: %s", m.Name, msg)
 }
 
 // checkModelDir checks model_dir at start-up. A path that does not exist
