@@ -96,7 +96,7 @@ func classifyArgs(args []string) (ingestArgs, error) {
 	for _, arg := range args {
 		if scheme, _, ok := strings.Cut(arg, "://"); ok && !strings.ContainsAny(scheme, `/\`) {
 			u, err := url.Parse(arg)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 				return a, usagef("%q is not an http or https URL", arg)
 			}
 			if !slices.Contains(a.urls, arg) {

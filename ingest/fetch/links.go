@@ -110,8 +110,8 @@ func Links(pageURL string, page []byte) []string {
 			continue
 		}
 		u, err := base.Parse(href)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			continue
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+			continue // "http://:" has a Host but no host name
 		}
 		s := normalize(u).String()
 		if !seen[s] {
