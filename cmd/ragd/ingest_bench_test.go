@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/bge/bgetest"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/jobs"
@@ -74,25 +77,9 @@ func benchIngestJob(b *testing.B, root string, configure func(*Config)) {
 			mu.Unlock()
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		go app.RunJobs(ctx)
 		start := time.Now()
-		j, err := app.Jobs.Submit(ctx, jobs.Spec{Collection: "sec10q", Sources: []jobs.Source{{Path: root}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for j.Status != jobs.StatusSucceeded {
-			time.Sleep(10 * time.Millisecond)
-			if j, err = app.Jobs.Job(ctx, j.ID); err != nil {
-				b.Fatal(err)
-			}
-			if j.Status == jobs.StatusFailed || j.Status == jobs.StatusCancelled {
-				b.Fatalf("job ended %s: %+v", j.Status, j.Progress)
-			}
-		}
+		j := ingestSEC10Q(ctx, b, app, root)
 		wall += time.Since(start)
-		if j.Progress.Done != 20 || j.Progress.Failed != 0 {
-			b.Fatalf("job: %+v", j.Progress)
-		}
 		chunks += float64(j.Progress.Chunks)
 		docs, err := app.Store.Documents(ctx, "sec10q", "", 100)
 		if err != nil {
@@ -119,5 +106,120 @@ func benchIngestJob(b *testing.B, root string, configure func(*Config)) {
 	}
 	for _, s := range []string{ingest.StageExtract, ingest.StageChunk, ingest.StageEmbed, ingest.StageStore} {
 		b.ReportMetric(100*stages[s].Seconds()/total.Seconds(), s+"-%")
+	}
+}
+
+// ingestSEC10Q runs the folder job over the filings in app, with app's job
+// runner until ctx ends, and returns the finished job.
+func ingestSEC10Q(ctx context.Context, b *testing.B, app *App, root string) jobs.Job {
+	go app.RunJobs(ctx)
+	j, err := app.Jobs.Submit(ctx, jobs.Spec{Collection: "sec10q", Sources: []jobs.Source{{Path: root}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for j.Status != jobs.StatusSucceeded {
+		time.Sleep(10 * time.Millisecond)
+		if j, err = app.Jobs.Job(ctx, j.ID); err != nil {
+			b.Fatal(err)
+		}
+		if j.Status == jobs.StatusFailed || j.Status == jobs.StatusCancelled {
+			items, _ := app.Jobs.Items(ctx, j.ID, 0, 100)
+			for _, it := range items {
+				if it.Status == ragd.StatusFailed {
+					b.Errorf("%s: %s: %s", it.Source, it.Reason, it.Error)
+				}
+			}
+			b.Fatalf("job ended %s: %+v", j.Status, j.Progress)
+		}
+	}
+	if j.Progress.Done != 20 || j.Progress.Failed != 0 {
+		b.Fatalf("job: %+v", j.Progress)
+	}
+	return j
+}
+
+// BenchmarkRetrieveSEC10Q measures lexical retrieval on the SEC 10-Q
+// filings with the 195 reviewed questions of qna_data.csv, whose gold
+// labels are documents (a glob such as "*2023 Q3 AAPL*"): a question is
+// answered at rank r when the r-th chunk retrieved is from a matching
+// filing. It reports the share of questions answered within the first 5
+// and 10 chunks and MRR@10, overall and for the single-document questions.
+//
+//	go test ./cmd/ragd -run '^$' -bench RetrieveSEC10Q -benchtime 1x
+func BenchmarkRetrieveSEC10Q(b *testing.B) {
+	dir := filepath.Join(evalDir, "sec10q")
+	root, err := filepath.Abs(filepath.Join(dir, "docs"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "qna_data.csv"))
+	if err != nil {
+		b.Fatalf("sec10q eval data: %v", err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(rows) < 2 {
+		b.Fatalf("qna_data.csv: %d rows, %v", len(rows), err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[strings.TrimPrefix(name, "\ufeff")] = i
+	}
+	question, docs, kind := col["Question"], col["Source Docs"], col["Question Type"]
+	if question != 0 || docs == 0 || kind == 0 {
+		b.Fatalf("qna_data.csv columns: %q", rows[0])
+	}
+	for b.Loop() {
+		cfg := testConfig(b)
+		cfg.IngestRoots = []string{root}
+		app, err := NewApp(context.Background(), cfg, newLogger(cfg, os.Stderr))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ingestSEC10Q(ctx, b, app, root)
+		type tally struct {
+			n, at5, at10 int
+			rr           float64
+		}
+		var all, single tally
+		for _, row := range rows[1:] {
+			hits, _, err := app.Retrieve.Retrieve(ctx, ragd.Question{Collection: "sec10q", Query: row[question], TopK: 10, Mode: ragd.ModeLexical})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rank := 0
+			for i, h := range hits {
+				if ok, err := filepath.Match(row[docs], filepath.Base(h.Source)); err != nil {
+					b.Fatalf("glob %q: %v", row[docs], err)
+				} else if ok {
+					rank = i + 1
+					break
+				}
+			}
+			for _, t := range []*tally{&all, &single} {
+				if t == &single && !strings.HasPrefix(row[kind], "Single-Doc") {
+					continue
+				}
+				t.n++
+				if rank > 0 {
+					t.rr += 1 / float64(rank)
+					t.at10++
+					if rank <= 5 {
+						t.at5++
+					}
+				}
+			}
+		}
+		cancel()
+		app.Close()
+		if all.n != len(rows)-1 || single.n == 0 {
+			b.Fatalf("%d questions, %d single-document", all.n, single.n)
+		}
+		b.ReportMetric(float64(all.at5)/float64(all.n), "hit@5")
+		b.ReportMetric(float64(all.at10)/float64(all.n), "hit@10")
+		b.ReportMetric(all.rr/float64(all.n), "MRR@10")
+		b.ReportMetric(float64(single.at5)/float64(single.n), "single-doc-hit@5")
+		b.ReportMetric(single.rr/float64(single.n), "single-doc-MRR@10")
 	}
 }
