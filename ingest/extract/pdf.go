@@ -143,6 +143,7 @@ func (e *Extractor) pdfDoc(ctx context.Context, f ingest.File) ([]ingest.Doc, er
 	}
 	truncated := b.doc.Truncated
 	b.doc.Truncated = false
+	lines, running := dropRunningLines(lines)
 	blocks, headingTitle := pdfBlocks(lines)
 	for _, blk := range blocks {
 		if !b.add(blk.Kind, blk.Level, blk.Page, blk.Text) {
@@ -164,6 +165,12 @@ func (e *Extractor) pdfDoc(ctx context.Context, f ingest.File) ([]ingest.Doc, er
 	}
 	if b.doc.Title == "" {
 		b.doc.Title = firstLine(b.doc.Blocks[0].Text)
+	}
+	if extendsTitle(running, b.doc.Title) {
+		// The running header "Apple Inc. | Q3 2023 Form 10-Q" says more
+		// than the title "Apple Inc.", and every chunk carries the title
+		// as context.
+		b.doc.Title = squeezeLine(running)
 	}
 	return []ingest.Doc{b.doc}, nil
 }
@@ -355,6 +362,108 @@ func pageLines(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i int) ([]pdfLi
 		}
 	}
 	return lines, nil
+}
+
+// Running headers and footers ("Apple Inc. | Q3 2023 Form 10-Q | 16", a
+// bare page number, "Table of Contents") repeat on most pages; left in, they
+// become sentences of every chunk, match every query that names the
+// company, and are what an extractive answer quotes. A line is one when it
+// is among the first or last runningEdge lines of a page, at most
+// runningMaxBytes long, and the same but for its digits on at least
+// runningMinPages pages and runningShare of the document's pages, unless
+// such lines are a third of the text or more.
+const (
+	runningEdge     = 2
+	runningMaxBytes = 200
+	runningMinPages = 3
+	runningShare    = 0.2
+)
+
+// dropRunningLines returns lines without the running headers and footers.
+// Lines are in page order.
+func dropRunningLines(lines []pdfLine) ([]pdfLine, string) {
+	type span struct{ start, end int }
+	var pages []span
+	for i := range lines {
+		if i == 0 || lines[i].page != lines[i-1].page {
+			pages = append(pages, span{i, i})
+		}
+		pages[len(pages)-1].end = i + 1
+	}
+	if len(pages) < runningMinPages {
+		return lines, ""
+	}
+	edge := func(p span, i int) bool { return i < p.start+runningEdge || i >= p.end-runningEdge }
+	keys := make([]string, len(lines))
+	count := map[string]int{}
+	for _, p := range pages {
+		seen := map[string]bool{}
+		for i := p.start; i < p.end; i++ {
+			if !edge(p, i) || len(lines[i].text) > runningMaxBytes {
+				continue
+			}
+			keys[i] = runningKey(lines[i].text)
+			if !seen[keys[i]] {
+				seen[keys[i]] = true
+				count[keys[i]]++
+			}
+		}
+	}
+	need := max(runningMinPages, int(math.Ceil(runningShare*float64(len(pages)))))
+	out := lines[:0:0]
+	header, best := "", 0
+	for i, l := range lines {
+		if keys[i] != "" && count[keys[i]] >= need {
+			if n := count[keys[i]]; n > best && hasLetter(l.text) {
+				header, best = l.text, n
+			}
+			continue
+		}
+		out = append(out, l)
+	}
+	if len(out) < len(lines)*2/3 {
+		// Pages that repeat one another (a form filled in on every page)
+		// are content, not margins.
+		return lines, ""
+	}
+	return out, strings.TrimRight(strings.TrimSpace(header), "0123456789 |-–—·")
+}
+
+// extendsTitle reports whether running starts with the words of title and
+// has more after them.
+func extendsTitle(running, title string) bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(running), strings.ToLower(title))
+	if !ok || title == "" || strings.TrimSpace(rest) == "" {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(rest)
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+}
+
+// runningKey is a line's text folded for comparison across pages: spaces
+// squeezed, lower case, every run of digits one "#".
+func runningKey(s string) string {
+	var b strings.Builder
+	digits, space := false, false
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case unicode.IsDigit(r):
+			if !digits {
+				b.WriteByte('#')
+			}
+			digits, space = true, false
+			continue
+		case unicode.IsSpace(r):
+			if !space {
+				b.WriteByte(' ')
+			}
+			digits, space = false, true
+			continue
+		}
+		digits, space = false, false
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }
 
 // lineBounds returns the rune indices of the first and last non-space

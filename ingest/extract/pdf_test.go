@@ -2,6 +2,7 @@ package extract_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,63 @@ func TestPDFTextCap(t *testing.T) {
 	}
 	if !docs[0].Truncated || size > 2000 || size < 1500 {
 		t.Errorf("truncated %v, %d bytes of text", docs[0].Truncated, size)
+	}
+}
+
+// TestPDFRunningHeadersAndFooters checks that a header and a page number
+// repeated on every page are dropped, the pages' own text kept, the title
+// extended by the header, and that a two-page document keeps its lines
+// whatever they repeat.
+func TestPDFRunningHeadersAndFooters(t *testing.T) {
+	needPDFEngine(t)
+	e := extract.New(extract.Options{CacheDir: testCacheDir})
+	defer e.Close()
+	title := ""
+	extractText := func(name string, pages [][]string) string {
+		t.Helper()
+		docs, err := e.Extract(context.Background(), ingest.File{Name: name, Data: textPDF(t, pages...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []string
+		for _, b := range docs[0].Blocks {
+			all = append(all, b.Text)
+		}
+		title = docs[0].Title
+		return strings.Join(all, "\n")
+	}
+	var pages [][]string
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
+	for i := 1; i <= 6; i++ {
+		w := words[i-1]
+		pages = append(pages, []string{
+			fmt.Sprintf("Acme Corp | Q3 2023 Form 10-Q | %d", i),
+			fmt.Sprintf("Body text of page %s says something of its own.", w),
+			fmt.Sprintf("Its second line is a line of page %s too.", w),
+			"Revenue grew in every segment this quarter.", // repeated, but not at an edge
+			fmt.Sprintf("Another sentence, %s, also belongs to the page.", w),
+			fmt.Sprintf("The page ends with its own words, %s.", w),
+			fmt.Sprint(i),
+		})
+	}
+	text := extractText("acme.pdf", pages)
+	if strings.Contains(text, "Acme Corp") || strings.Contains(text, "\n3\n") || strings.HasSuffix(text, "\n6") {
+		t.Errorf("running header or page number kept:\n%s", text)
+	}
+	for _, want := range []string{"Body text of page alpha", "Another sentence, foxtrot", "own words, foxtrot.", "Revenue grew in every segment"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lost %q:\n%s", want, text)
+		}
+	}
+	// The title "acme" (from the file name) grows to the running header,
+	// without its page number; "corp" is not a word the header starts with.
+	if title != "Acme Corp | Q3 2023 Form 10-Q" {
+		t.Errorf("title %q", title)
+	}
+	if extractText("corp.pdf", pages); title != "corp" {
+		t.Errorf("title %q, want corp", title)
+	}
+	if text := extractText("acme.pdf", pages[:2]); !strings.Contains(text, "Acme Corp | Q3 2023 Form 10-Q | 2") || title != "acme" {
+		t.Errorf("two pages: header dropped or title %q:\n%s", title, text)
 	}
 }
