@@ -3,6 +3,7 @@ package retrieve
 import (
 	"context"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/ragd/ragd"
@@ -115,7 +116,11 @@ func (s *Service) embedQuery(ctx context.Context, coll ragd.Collection, query st
 	}
 	e, err := s.Embedder(coll.Embedder)
 	if err != nil {
-		return nil, fmt.Sprintf("embedder %q is unavailable: %s", coll.Embedder, ragd.ErrorMessage(err)), nil
+		msg := ragd.ErrorMessage(err)
+		if !strings.Contains(msg, coll.Embedder) {
+			msg = fmt.Sprintf("embedder %q is unavailable: %s", coll.Embedder, msg)
+		}
+		return nil, msg, nil
 	}
 	vec, err := e.EmbedQuery(ctx, query)
 	if err != nil {
