@@ -272,6 +272,7 @@ func (a *App) extractor() (ingest.Extractor, error) {
 		Timeout:     a.Config.ExtractTimeout,
 		MemoryLimit: a.Config.ExtractMemory,
 		Options:     extract.Options{CacheDir: filepath.Join(a.Config.DataDir, "cache", "wazero")},
+		Logger:      a.Logger.With("component", "extract"),
 	}, nil
 }
 

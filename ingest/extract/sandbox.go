@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -58,6 +60,9 @@ type Sandbox struct {
 	// Options configure extraction, in the child and in process.
 	// Options.MaxText is the cap on each document's text.
 	Options Options
+	// Logger, when set, gets a warning for each child stopped for a limit
+	// or crashed, with what its stderr said.
+	Logger *slog.Logger
 }
 
 var _ ingest.Extractor = (*Sandbox)(nil)
@@ -244,7 +249,8 @@ func (s *Sandbox) ExtractInChild(ctx context.Context, typ string, f ingest.File)
 		case <-done:
 		}
 	}()
-	go watchMemory(cmd, s.memoryLimit(), done, func() { kill(ReasonMemoryLimit) })
+	var peak atomic.Int64
+	go watchMemory(cmd, s.memoryLimit(), done, func() { kill(ReasonMemoryLimit) }, &peak)
 
 	// Send the request; a child that dies early closes the pipe, which is
 	// reported by Wait below, not here.
@@ -269,18 +275,27 @@ func (s *Sandbox) ExtractInChild(ctx context.Context, typ string, f ingest.File)
 	close(done)
 	elapsed := time.Since(start)
 
+	// A child stopped or crashed is worth an operator's attention (a
+	// parser bug, limits too tight); a file the parser rejects is not.
+	stopped := func(err error) ([]ingest.Doc, error) {
+		if s.Logger != nil {
+			s.Logger.Warn("extraction child stopped", "file", f.Name, "type", typ, "reason", Reason(err),
+				"elapsed_ms", elapsed.Milliseconds(), "peak_resident_mb", peak.Load()>>20, "err", err)
+		}
+		return nil, err
+	}
 	switch killWhy {
 	case "cancelled":
 		return nil, ctx.Err()
 	case ReasonTimeout:
-		return nil, fail(ReasonTimeout, ragd.EInvalid, "extraction took longer than %s and was stopped", s.timeout())
+		return stopped(fail(ReasonTimeout, ragd.EInvalid, "extraction took longer than %s and was stopped", s.timeout()))
 	case ReasonMemoryLimit:
-		return nil, fail(ReasonMemoryLimit, ragd.ETooLarge, "extraction needed more than %d MB of memory and was stopped", s.memoryLimit()>>20)
+		return stopped(fail(ReasonMemoryLimit, ragd.ETooLarge, "extraction needed more than %d MB of memory and was stopped", s.memoryLimit()>>20))
 	case ReasonOutputTooLarge:
-		return nil, failWrap(ReasonOutputTooLarge, ragd.ETooLarge, readErr, "the extracted text is larger than allowed")
+		return stopped(failWrap(ReasonOutputTooLarge, ragd.ETooLarge, readErr, "the extracted text is larger than allowed"))
 	}
 	if readErr != nil || waitErr != nil {
-		return nil, childCrash(waitErr, readErr, stderr.String(), s.memoryLimit(), elapsed)
+		return stopped(childCrash(waitErr, readErr, stderr.String(), s.memoryLimit(), peak.Load(), elapsed))
 	}
 	var resp childResponse
 	if err := json.Unmarshal(raw, &resp); err != nil {
@@ -301,14 +316,17 @@ func (s *Sandbox) ExtractInChild(ctx context.Context, typ string, f ingest.File)
 }
 
 // childCrash explains a child that exited without an answer: the Go
-// runtime's "out of memory" (the memory limit), a signal, or a crash.
-func childCrash(waitErr, readErr error, stderr string, limit int64, elapsed time.Duration) error {
+// runtime's "out of memory" (the memory limit), a signal, or a crash. A
+// crash of a child whose resident memory had reached two thirds of the
+// limit (peak, as last seen) is put down to memory too: near its limits any
+// allocation can fail, and not every failure says "out of memory".
+func childCrash(waitErr, readErr error, stderr string, limit, peak int64, elapsed time.Duration) error {
 	cause := waitErr
 	if cause == nil {
 		cause = readErr
 	}
 	detail := fmt.Errorf("%w (after %s): %s", cause, elapsed.Round(time.Millisecond), crashSummary(stderr))
-	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") {
+	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") || (limit > 0 && peak >= limit/3*2) {
 		return failWrap(ReasonMemoryLimit, ragd.ETooLarge, detail, "extraction needed more than %d MB of memory and was stopped", limit>>20)
 	}
 	return failWrap(ReasonParse, ragd.EInvalid, detail, "the file could not be parsed (the parser crashed)")

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,8 +33,8 @@ const memoryPoll = 20 * time.Millisecond
 
 // watchMemory kills the child (calls kill) when its resident set grows
 // past limit, until done is closed. It backs up the limits the child sets
-// on itself (limitSelf).
-func watchMemory(cmd *exec.Cmd, limit int64, done <-chan struct{}, kill func()) {
+// on itself (limitSelf). It keeps in peak the largest resident set seen.
+func watchMemory(cmd *exec.Cmd, limit int64, done <-chan struct{}, kill func(), peak *atomic.Int64) {
 	if cmd.Process == nil {
 		return
 	}
@@ -55,7 +56,13 @@ func watchMemory(cmd *exec.Cmd, limit int64, done <-chan struct{}, kill func()) 
 				return
 			}
 			resident, err := strconv.ParseInt(f[1], 10, 64)
-			if err == nil && resident*page > limit {
+			if err != nil {
+				continue
+			}
+			if resident*page > peak.Load() {
+				peak.Store(resident * page)
+			}
+			if resident*page > limit {
 				kill()
 				return
 			}

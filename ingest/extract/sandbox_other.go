@@ -5,6 +5,7 @@ package extract
 import (
 	"os/exec"
 	"runtime/debug"
+	"sync/atomic"
 )
 
 // prepareChild does nothing where process groups are not set up.
@@ -18,7 +19,7 @@ func killChild(cmd *exec.Cmd) {
 }
 
 // watchMemory does nothing: resident memory is read from /proc on Linux.
-func watchMemory(cmd *exec.Cmd, limit int64, done <-chan struct{}, kill func()) {}
+func watchMemory(cmd *exec.Cmd, limit int64, done <-chan struct{}, kill func(), peak *atomic.Int64) {}
 
 // limitSelf asks the Go runtime to keep the heap under the limit.
 func limitSelf(limit int64) {
