@@ -237,7 +237,7 @@ func (s *Server) readMultipart(body io.Reader, boundary string) (upload, error) 
 
 func multipartError(err error) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || errors.Is(err, errBodyTooSlow) {
+	if errors.As(err, &mbe) || tooSlow(err) != nil {
 		return bodyError(err, "multipart body")
 	}
 	return ragd.WrapError(ragd.EInvalid, err, "multipart body is malformed")

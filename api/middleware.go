@@ -124,15 +124,11 @@ func (s *Server) bodyLimit(limit int64) echo.MiddlewareFunc {
 	}
 }
 
-// errBodyTooSlow is the error of a request body read that passed its
-// deadline.
-var errBodyTooSlow = errors.New("request body arrived too slowly")
-
 // slowBody sets the connection's read deadline before each read of a
 // request body: start + grace + bytes read so far / rate, so a body must
-// keep an average rate once the grace is over. The deadline is cleared at
-// the end of the body and when the handler returns, so it never cuts a
-// long answer stream that follows a small body.
+// keep an average rate once the grace is over. net/http clears the
+// deadline itself once the body has been read to its end; the middleware
+// clears it when the handler returns early.
 type slowBody struct {
 	body  io.ReadCloser
 	rc    *http.ResponseController
@@ -141,6 +137,20 @@ type slowBody struct {
 	start time.Time
 	n     int64
 	unset bool // the connection does not support deadlines
+}
+
+// errBodyTooSlow is the error of a request body read that passed its
+// deadline.
+type errBodyTooSlow struct {
+	n       int64
+	elapsed time.Duration
+	rate    int64
+	grace   time.Duration
+}
+
+func (e *errBodyTooSlow) Error() string {
+	return fmt.Sprintf("%d bytes in %s, less than %d bytes a second after %s",
+		e.n, e.elapsed.Round(time.Second), e.rate, e.grace)
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
@@ -152,12 +162,8 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.body.Read(p)
 	b.n += int64(n)
-	switch {
-	case err == io.EOF:
-		b.clear()
-	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
-		err = fmt.Errorf("%w: %d bytes in %s, less than %d bytes a second after %s",
-			errBodyTooSlow, b.n, time.Since(b.start).Round(time.Second), b.rate, b.grace)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = &errBodyTooSlow{n: b.n, elapsed: time.Since(b.start), rate: b.rate, grace: b.grace}
 	}
 	return n, err
 }
@@ -170,15 +176,22 @@ func (b *slowBody) clear() {
 	}
 }
 
+// tooSlow returns the error of a body that arrived too slowly in err's
+// chain, or nil.
+func tooSlow(err error) *errBodyTooSlow {
+	var e *errBodyTooSlow
+	errors.As(err, &e)
+	return e
+}
+
 // bodyError maps an error from reading a request body to a ragd error.
 func bodyError(err error, what string) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return ragd.Errorf(ragd.ETooLarge, "request body is over the limit of %d bytes", mbe.Limit)
 	}
-	if errors.Is(err, errBodyTooSlow) {
-		return ragd.WrapError(ragd.ETimeout, err, "%s arrived too slowly and was abandoned: %s",
-			what, strings.TrimPrefix(err.Error(), errBodyTooSlow.Error()+": "))
+	if slow := tooSlow(err); slow != nil {
+		return ragd.Errorf(ragd.ETimeout, "%s arrived too slowly and was abandoned: %v", what, slow)
 	}
 	return ragd.WrapError(ragd.EInvalid, err, "%s could not be read", what)
 }
