@@ -80,11 +80,11 @@ func (c *Chunker) Chunk(blocks []Block, cfg ragd.Chunking, title string) (string
 		}
 		u.tokens = c.Tokenizer.Count(text[u.start:u.end])
 		if u.tokens <= s.budget && u.end-u.start <= s.byteCap() {
-			s.add(u, false)
+			s.add(u)
 			continue
 		}
 		for _, p := range s.split(u, bl.Kind) {
-			s.add(p, true)
+			s.add(p)
 		}
 	}
 	s.flush()
@@ -114,10 +114,10 @@ func (s *chunkState) headingsOnly(blocks []Block, spans [][2]int) {
 	u := unit{start: spans[first][0], end: spans[last][1], page: blocks[first].Page}
 	u.tokens = s.c.Tokenizer.Count(s.text[u.start:u.end])
 	if u.tokens <= s.budget && u.end-u.start <= s.byteCap() {
-		s.add(u, false)
+		s.add(u)
 	} else {
 		for _, p := range s.hardSplit(u) {
-			s.add(p, true)
+			s.add(p)
 		}
 	}
 	s.flush()
@@ -159,9 +159,8 @@ func (s *chunkState) setPath(path []string, title string) {
 }
 
 // add appends u to the current chunk, emitting the chunk first when u does
-// not fit. split says u is a piece of a block, so the overlap may reuse the
-// pieces before it.
-func (s *chunkState) add(u unit, split bool) {
+// not fit (with an overlap) or is glued to the chunk's last piece (without).
+func (s *chunkState) add(u unit) {
 	if len(s.cur) > 0 && s.glued(s.cur[len(s.cur)-1], u) {
 		// Two pieces of one word cut by hardSplit: their tokens do not add
 		// up, so they never share a chunk.
@@ -184,9 +183,6 @@ func (s *chunkState) overlap(prev []unit, next unit) {
 		return
 	}
 	last := prev[len(prev)-1]
-	if s.glued(last, next) {
-		return
-	}
 	var tail []unit
 	sents := textseg.Sentences(s.text[last.start:last.end])
 	if len(sents) <= 1 && len(prev) > 1 {

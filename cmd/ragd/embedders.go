@@ -371,23 +371,21 @@ func loadBuiltin(ctx context.Context, cfg Config, m bge.KnownModel, phase func(s
 // builtinError turns a failure to find or load a built-in model into the
 // reason retrieval and /readyz give: what went wrong, and what to do.
 func builtinError(m bge.KnownModel, err error) error {
+	msg, cause := unavailableReason(err), err
 	var e *ragd.Error
-	msg := unavailableReason(err)
-	if errors.As(err, &e) && e.Code == ragd.EUnavailable && strings.HasPrefix(e.Message, "offline mode") {
-		msg += fmt.Sprintf(" (run `ragd models pull %s` where the Hub can be reached, or set model_dir)", m.Name)
-	}
-	cause := err
 	if errors.As(err, &e) && e.Message != "" {
-		cause = e.Err // its message is in msg already; the log should not repeat it
+		cause = e.Err // its message is msg already; the log should not repeat it
+		if e.Code == ragd.EUnavailable && strings.HasPrefix(e.Message, "offline mode") {
+			msg += fmt.Sprintf(" (run `ragd models pull %s` where the Hub can be reached, or set model_dir)", m.Name)
+		}
 	}
 	return ragd.WrapError(ragd.EUnavailable, cause, "%s is unavailable: %s", m.Name, msg)
 }
 
-// checkModelDir checks model_dir at start-up. A path that does not exist
-// or is not a directory is a configuration error, and ragd does not start;
-// a directory whose files are missing or broken is found while the model
-// loads, in the background, and leaves ragd lexical with the reason (the
-// file at fault named) in the log, /readyz and every retrieval report.
+// checkModelDir checks model_dir at start-up, before anything loads: a
+// path that does not exist or is not a directory is a configuration error,
+// and ragd does not start. (A directory whose files are missing or broken
+// stops start-up too, once NewApp has waited for the model to load.)
 func checkModelDir(cfg Config, logger *slog.Logger) error {
 	if cfg.ModelDir == "" {
 		return nil
