@@ -1,8 +1,6 @@
 package qdrant
 
 import (
-	"bufio"
-	"encoding/json"
 	"io/fs"
 	"math"
 	"os"
@@ -13,6 +11,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/lexical"
+	"github.com/ragd/ragd/store/storetest"
 	"github.com/ragd/ragd/wordpiece"
 )
 
@@ -69,26 +68,20 @@ func cfdocs(t *testing.T) [][]ingest.Block {
 	return docs
 }
 
-// beirCorpus reads the first n documents of a BEIR corpus.
+// beirCorpus reads the first n documents of a BEIR corpus, each its title
+// and text.
 func beirCorpus(t *testing.T, name string, n int) [][]ingest.Block {
-	path := filepath.Join(evalDir, name, "corpus.jsonl")
-	f, err := os.Open(path)
+	dir, err := storetest.EvalDir(filepath.Join("..", ".."), name)
 	if err != nil {
-		t.Fatalf("reading %s: %v", path, err)
-	}
-	defer f.Close()
-	var docs [][]ingest.Block
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for len(docs) < n && sc.Scan() {
-		var d struct{ Title, Text string }
-		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		docs = append(docs, ingest.TextBlocks(d.Title+"\n\n"+d.Text))
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
+	}
+	d, err := storetest.LoadDataset(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs [][]ingest.Block
+	for _, doc := range d.Docs[:min(n, len(d.Docs))] {
+		docs = append(docs, ingest.TextBlocks(doc.Title+"\n\n"+doc.Text))
 	}
 	return docs
 }

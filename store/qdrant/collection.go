@@ -2,7 +2,8 @@ package qdrant
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -175,12 +176,7 @@ func (s *Store) parseInfo(name string, ci *qdrant.CollectionInfo) (*collectionIn
 // ensureIndexes creates the base payload indexes a collection lacks (after a
 // crash between creating the collection and its indexes).
 func (s *Store) ensureIndexes(ctx context.Context, info *collectionInfo) error {
-	keys := make([]string, 0, len(baseIndexes))
-	for k := range baseIndexes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
+	for _, key := range slices.Sorted(maps.Keys(baseIndexes)) {
 		info.mu.Lock()
 		done := info.indexed[key]
 		info.mu.Unlock()
@@ -299,9 +295,10 @@ func (s *Store) counts(ctx context.Context, info *collectionInfo) (docs, chunks 
 	return docs, chunks, err
 }
 
-// Collections returns every ragd collection in this store's prefix, sorted
-// by name, with counts.
-func (s *Store) Collections(ctx context.Context) ([]ragd.Collection, error) {
+// names returns the names, sorted, of the Qdrant collections in this
+// store's prefix that could be ragd collections (whether they are is only
+// known from their metadata).
+func (s *Store) names(ctx context.Context) ([]string, error) {
 	cctx, cancel := s.callContext(ctx)
 	defer cancel()
 	resp, err := s.colls.List(cctx, &qdrant.ListCollectionsRequest{})
@@ -314,7 +311,17 @@ func (s *Store) Collections(ctx context.Context) ([]ragd.Collection, error) {
 			names = append(names, name)
 		}
 	}
-	sort.Strings(names)
+	slices.Sort(names)
+	return names, nil
+}
+
+// Collections returns every ragd collection in this store's prefix, sorted
+// by name, with counts.
+func (s *Store) Collections(ctx context.Context) ([]ragd.Collection, error) {
+	names, err := s.names(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := []ragd.Collection{}
 	for _, name := range names {
 		c, err := s.Collection(ctx, name)

@@ -294,13 +294,18 @@ func (s *Store) deletePoints(ctx context.Context, info *collectionInfo, sel *qdr
 	return nil
 }
 
-// deleteVersion deletes the chunk points of one version of a document.
-func (s *Store) deleteVersion(ctx context.Context, info *collectionInfo, docID, version string) error {
-	return s.deletePoints(ctx, info, qdrant.NewPointsSelectorFilter(&qdrant.Filter{Must: []*qdrant.Condition{
+// versionFilter selects the chunk points of one version of a document.
+func versionFilter(docID, version string) *qdrant.Filter {
+	return &qdrant.Filter{Must: []*qdrant.Condition{
 		qdrant.NewMatchKeyword(keyKind, kindChunk),
 		qdrant.NewMatchKeyword(keyDocID, docID),
 		qdrant.NewMatchKeyword(keyVersion, version),
-	}}))
+	}}
+}
+
+// deleteVersion deletes the chunk points of one version of a document.
+func (s *Store) deleteVersion(ctx context.Context, info *collectionInfo, docID, version string) error {
+	return s.deletePoints(ctx, info, qdrant.NewPointsSelectorFilter(versionFilter(docID, version)))
 }
 
 // Document returns one document, or ENotFound.
@@ -438,12 +443,7 @@ func (s *Store) Chunks(ctx context.Context, collection, documentID string) ([]ra
 			return nil, notFoundDocument(collection, documentID)
 		}
 		var chunks []ragd.Chunk
-		filter := &qdrant.Filter{Must: []*qdrant.Condition{
-			qdrant.NewMatchKeyword(keyKind, kindChunk),
-			qdrant.NewMatchKeyword(keyDocID, documentID),
-			qdrant.NewMatchKeyword(keyVersion, rec.version),
-		}}
-		err := s.scroll(ctx, info, filter, nil, true, func(p *qdrant.RetrievedPoint) error {
+		err := s.scroll(ctx, info, versionFilter(documentID, rec.version), nil, true, func(p *qdrant.RetrievedPoint) error {
 			chunks = append(chunks, chunkFromPoint(documentID, p))
 			return nil
 		})
@@ -503,25 +503,22 @@ func (s *Store) PutDocument(ctx context.Context, doc ragd.Document, chunks []rag
 	doc.Collection = info.c.Name
 	doc.ChunkCount = len(chunks)
 
-	prev, found, err := s.readRecord(ctx, info, doc.ID, []string{keyCreatedAt})
+	// prev is the zero record when the document does not exist yet.
+	prev, _, err := s.readRecord(ctx, info, doc.ID, []string{keyCreatedAt})
 	if err != nil {
 		return err
 	}
-	if !found {
-		prev.version = ""
-	}
-	now := s.opts.Now()
+	started := s.opts.Now()
 	if doc.CreatedAt.IsZero() {
-		doc.CreatedAt = now
-		if found && !prev.doc.CreatedAt.IsZero() {
+		doc.CreatedAt = started
+		if !prev.doc.CreatedAt.IsZero() {
 			doc.CreatedAt = prev.doc.CreatedAt
 		}
 	}
 	if doc.UpdatedAt.IsZero() {
-		doc.UpdatedAt = now
+		doc.UpdatedAt = started
 	}
 	v := newVersion()
-	started := s.opts.Now()
 
 	if err := s.upsert(ctx, info, []*qdrant.PointStruct{intentPoint(doc.ID, "put", v, prev.version, started)}, nil); err != nil {
 		return err

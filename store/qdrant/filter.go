@@ -2,6 +2,8 @@ package qdrant
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/ragd/ragd"
@@ -85,7 +87,7 @@ func (s *Store) indexFilterKeys(ctx context.Context, info *collectionInfo, keys 
 	if s.opts.MaxMetadataIndexes < 0 {
 		return nil
 	}
-	for _, key := range sortedKeys(keys) {
+	for _, key := range slices.Sorted(maps.Keys(keys)) {
 		info.mu.Lock()
 		done := info.indexed[key]
 		n := 0

@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,7 +88,7 @@ func (b *backend) dropAll(tb testing.TB) {
 		return
 	}
 	for _, n := range names {
-		if len(n) >= len(b.prefix) && n[:len(b.prefix)] == b.prefix {
+		if strings.HasPrefix(n, b.prefix) {
 			_ = c.DeleteCollection(context.Background(), n)
 		}
 	}
@@ -108,17 +111,15 @@ func (b *backend) countPoints(tb testing.TB, collection, kind string) int {
 
 func splitAddr(tb testing.TB, addr string) (string, int) {
 	tb.Helper()
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			port := 0
-			for _, c := range addr[i+1:] {
-				port = port*10 + int(c-'0')
-			}
-			return addr[:i], port
-		}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		tb.Fatalf("address %q has no port: %v", addr, err)
 	}
-	tb.Fatalf("address %q has no port", addr)
-	return "", 0
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		tb.Fatalf("address %q: bad port: %v", addr, err)
+	}
+	return host, n
 }
 
 func randomHex(n int) string {

@@ -3,7 +3,6 @@ package qdrant
 import (
 	"encoding/json"
 	"math"
-	"sort"
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
@@ -202,14 +201,4 @@ func metadataPayload(p map[string]*qdrant.Value, key string) map[string]any {
 
 func formatTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

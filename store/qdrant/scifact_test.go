@@ -161,10 +161,11 @@ func loadBatched(tb testing.TB, s storetest.Store, name string, d *storetest.Dat
 	}
 }
 
+// chunkIDs returns the hits' chunk IDs, nil for no hits.
 func chunkIDs(hits []ragd.Hit) []string {
-	ids := make([]string, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ChunkID
+	var ids []string
+	for _, h := range hits {
+		ids = append(ids, h.ChunkID)
 	}
 	return ids
 }

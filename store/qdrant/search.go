@@ -4,13 +4,14 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/fuse"
 	"github.com/ragd/ragd/lexical"
 )
 
@@ -34,7 +35,7 @@ type exclusions map[string]string
 func (ex exclusions) conditions() []*qdrant.Condition {
 	var gone []string
 	var conds []*qdrant.Condition
-	for _, id := range sortedKeys(ex) {
+	for _, id := range slices.Sorted(maps.Keys(ex)) {
 		v := ex[id]
 		if v == "" {
 			gone = append(gone, id)
@@ -130,15 +131,10 @@ type scored struct {
 	partial bool // p's payload lacks the hit's fields (a lexical candidate)
 }
 
+// sortScored orders l as every store orders its hits (fuse.Compare).
 func sortScored(l []scored) {
 	slices.SortStableFunc(l, func(a, b scored) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return strings.Compare(a.chunkID, b.chunkID)
+		return fuse.Compare(ragd.Hit{ChunkID: a.chunkID, Score: a.score}, ragd.Hit{ChunkID: b.chunkID, Score: b.score})
 	})
 }
 
@@ -190,7 +186,7 @@ func (sr *search) run(ctx context.Context) ([]ragd.Hit, error) {
 		case ragd.ModeLexical:
 			chosen = lex[:min(sr.topK, len(lex))]
 		default:
-			chosen = fuse(dense[:min(k, len(dense))], lex[:min(k, len(lex))], sr.topK)
+			chosen = rrf(dense[:min(k, len(dense))], lex[:min(k, len(lex))], sr.topK)
 		}
 		chosen = slices.DeleteFunc(chosen, func(c scored) bool { return c.score < sr.q.MinScore })
 		complete, err := sr.s.fill(ctx, sr.info, chosen)
@@ -481,10 +477,10 @@ func sparseData(v *qdrant.VectorOutput) ([]uint32, []float32) {
 	return idx, vals
 }
 
-// fuse is reciprocal rank fusion of the two lists, each already ranked and
+// rrf is reciprocal rank fusion of the two lists, each already ranked and
 // cut: a point scores sum 1/(RRFK + rank), ranks from 1, in float64; equal
 // scores go by chunk ID. It returns the best topK.
-func fuse(dense, lex []scored, topK int) []scored {
+func rrf(dense, lex []scored, topK int) []scored {
 	byID := map[string]*scored{}
 	var order []*scored
 	for _, l := range [][]scored{dense, lex} {
@@ -573,7 +569,7 @@ func (s *Store) checkVersions(ctx context.Context, info *collectionInfo, lists [
 			ids[strPayload(p.GetPayload(), keyDocID)] = true
 		}
 	}
-	recs, err := s.readRecords(ctx, info, sortedKeys(ids), []string{keyTitle, keySource})
+	recs, err := s.readRecords(ctx, info, slices.Sorted(maps.Keys(ids)), []string{keyTitle, keySource})
 	if err != nil {
 		return nil, false, err
 	}

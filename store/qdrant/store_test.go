@@ -3,6 +3,7 @@ package qdrant_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -267,11 +268,7 @@ func TestSearchVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, h := range hits {
-		ids = append(ids, h.ChunkID)
-	}
-	if diff := cmp.Diff([]string{"d1#0", "d2#1", "d1#1", "d2#0"}, ids); diff != "" {
+	if diff := cmp.Diff([]string{"d1#0", "d2#1", "d1#1", "d2#0"}, chunkIDs(hits)); diff != "" {
 		t.Errorf("vector ranking (-want +got):\n%s", diff)
 	}
 	if math.Abs(hits[2].Score-0.6) > 1e-6 || hits[0].Title != "One" || hits[0].Source != "one.txt" || hits[0].DocumentID != "d1" {
@@ -347,10 +344,6 @@ func TestSearchLexical(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type scored struct {
-		ID    string
-		Score float64
-	}
 	var want []scored
 	for _, id := range sortedIDs(texts) {
 		if sc := bm25(query, texts[id], corpus); sc > 0 {
@@ -366,11 +359,7 @@ func TestSearchLexical(t *testing.T) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	var got []scored
-	for _, h := range hits {
-		got = append(got, scored{h.ChunkID, h.Score})
-	}
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(x, y float64) bool { return math.Abs(x-y) < 1e-9 })); diff != "" {
+	if diff := cmp.Diff(want, scoredOf(hits), cmp.Comparer(func(x, y float64) bool { return math.Abs(x-y) < 1e-9 })); diff != "" {
 		t.Errorf("BM25 ranking (-want +got):\n%s", diff)
 	}
 	hits, err = s.Search(ctx, ragd.SearchQuery{Collection: "lex", Mode: ragd.ModeLexical, Text: "the of at", TopK: 10})
@@ -380,12 +369,21 @@ func TestSearchLexical(t *testing.T) {
 }
 
 func sortedIDs(m map[string]string) []string {
-	var ids []string
-	for id := range m {
-		ids = append(ids, id)
+	return slices.Sorted(maps.Keys(m))
+}
+
+// scored is a hit's chunk ID and score, for comparing rankings.
+type scored struct {
+	ID    string
+	Score float64
+}
+
+func scoredOf(hits []ragd.Hit) []scored {
+	var out []scored
+	for _, h := range hits {
+		out = append(out, scored{h.ChunkID, h.Score})
 	}
-	slices.Sort(ids)
-	return ids
+	return out
 }
 
 func TestSearchHybrid(t *testing.T) {
@@ -412,16 +410,8 @@ func TestSearchHybrid(t *testing.T) {
 		}
 		return sc
 	}
-	type scored struct {
-		ID    string
-		Score float64
-	}
 	want := []scored{{"w#0", rrf(4, 1)}, {"v#3", rrf(3, 2)}, {"v#1", rrf(1)}, {"v#2", rrf(2)}}
-	var got []scored
-	for _, h := range hits {
-		got = append(got, scored{h.ChunkID, h.Score})
-	}
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(x, y float64) bool { return math.Abs(x-y) < 1e-12 })); diff != "" {
+	if diff := cmp.Diff(want, scoredOf(hits), cmp.Comparer(func(x, y float64) bool { return math.Abs(x-y) < 1e-12 })); diff != "" {
 		t.Errorf("hybrid ranking (-want +got):\n%s", diff)
 	}
 }
@@ -478,10 +468,7 @@ func TestSearchFilters(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s: %v", tc.filter, mode, err)
 			}
-			var got []string
-			for _, h := range hits {
-				got = append(got, h.ChunkID)
-			}
+			got := chunkIDs(hits)
 			slices.Sort(got)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s %s (-want +got):\n%s", tc.filter, mode, diff)

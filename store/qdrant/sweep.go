@@ -25,14 +25,14 @@ type SweepStats struct {
 // once; writes younger than the grace period are left to their writer.
 func (s *Store) Sweep(ctx context.Context) (SweepStats, error) {
 	var st SweepStats
-	cols, err := s.Collections(ctx)
+	names, err := s.names(ctx)
 	if err != nil {
 		return st, err
 	}
-	for _, c := range cols {
-		info, err := s.collection(ctx, c.Name)
+	for _, name := range names {
+		info, err := s.collection(ctx, name)
 		if ragd.ErrorCode(err) == ragd.ENotFound {
-			continue
+			continue // deleted meanwhile, or not a ragd collection
 		}
 		if err != nil {
 			return st, err

@@ -2,7 +2,6 @@ package qdranttest
 
 import (
 	"context"
-	"sort"
 	"strings"
 	"time"
 
@@ -164,14 +163,4 @@ func (s *collectionsService) Delete(_ context.Context, req *qdrant.DeleteCollect
 	_, ok := s.st.collections[req.GetCollectionName()]
 	delete(s.st.collections, req.GetCollectionName())
 	return &qdrant.CollectionOperationResponse{Result: ok, Time: time.Since(start).Seconds()}, nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,6 +1,7 @@
 package qdranttest
 
 import (
+	"iter"
 	"strconv"
 	"strings"
 
@@ -122,6 +123,21 @@ func valuesAt(payload map[string]*qdrant.Value, key string) []*qdrant.Value {
 // translation against many payloads without a round trip per payload.
 func MatchFilter(f *qdrant.Filter, payload map[string]*qdrant.Value) (bool, error) {
 	return matches(f, &point{payload: payload})
+}
+
+// filterPoints returns the points of pts that satisfy f, in pts' order.
+func filterPoints(pts iter.Seq[*point], f *qdrant.Filter) ([]*point, error) {
+	var out []*point
+	for p := range pts {
+		ok, err := matches(f, p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // matches reports whether p satisfies f. A nil filter matches everything.

@@ -1,8 +1,10 @@
 package qdranttest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -169,15 +171,13 @@ func (c *collection) selectPoints(sel *qdrant.PointsSelector) ([]pointKey, error
 		}
 		return keys, nil
 	case *qdrant.PointsSelector_Filter:
-		var keys []pointKey
-		for _, p := range c.points {
-			ok, err := matches(v.Filter, p)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				keys = append(keys, p.key)
-			}
+		pts, err := filterPoints(maps.Values(c.points), v.Filter)
+		if err != nil {
+			return nil, err
+		}
+		keys := make([]pointKey, len(pts))
+		for i, p := range pts {
+			keys[i] = p.key
 		}
 		return keys, nil
 	}
@@ -320,17 +320,11 @@ func (s *pointsService) Count(_ context.Context, req *qdrant.CountPoints) (*qdra
 	if err != nil {
 		return nil, err
 	}
-	var n uint64
-	for _, p := range c.points {
-		ok, err := matches(req.GetFilter(), p)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			n++
-		}
+	pts, err := filterPoints(maps.Values(c.points), req.GetFilter())
+	if err != nil {
+		return nil, err
 	}
-	return &qdrant.CountResponse{Result: &qdrant.CountResult{Count: n}, Time: time.Since(start).Seconds()}, nil
+	return &qdrant.CountResponse{Result: &qdrant.CountResult{Count: uint64(len(pts))}, Time: time.Since(start).Seconds()}, nil
 }
 
 func (s *pointsService) Scroll(_ context.Context, req *qdrant.ScrollPoints) (*qdrant.ScrollResponse, error) {
@@ -404,15 +398,12 @@ func (c *collection) scrollOrdered(req *qdrant.ScrollPoints, limit int, start ti
 		f     float64
 		isInt bool
 	}
+	pts, err := filterPoints(maps.Values(c.points), req.GetFilter())
+	if err != nil {
+		return nil, err
+	}
 	var entries []entry
-	for _, p := range c.points {
-		ok, err := matches(req.GetFilter(), p)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
+	for _, p := range pts {
 		for _, v := range valuesAt(p.payload, ob.GetKey()) {
 			switch n := v.GetKind().(type) {
 			case *qdrant.Value_IntegerValue:
@@ -424,12 +415,12 @@ func (c *collection) scrollOrdered(req *qdrant.ScrollPoints, limit int, start ti
 			}
 		}
 	}
-	cmp := func(a, b entry) int {
+	order := func(a, b entry) int {
 		var r int
 		if a.isInt && b.isInt {
-			r = compareInt(a.i, b.i)
+			r = cmp.Compare(a.i, b.i)
 		} else {
-			r = compareFloat(a.f, b.f)
+			r = cmp.Compare(a.f, b.f)
 		}
 		if desc {
 			r = -r
@@ -439,7 +430,7 @@ func (c *collection) scrollOrdered(req *qdrant.ScrollPoints, limit int, start ti
 		}
 		return r
 	}
-	slices.SortFunc(entries, cmp)
+	slices.SortFunc(entries, order)
 	if sf := ob.GetStartFrom(); sf != nil {
 		var kept []entry
 		for _, e := range entries {
@@ -447,12 +438,12 @@ func (c *collection) scrollOrdered(req *qdrant.ScrollPoints, limit int, start ti
 			switch v := sf.GetValue().(type) {
 			case *qdrant.StartFrom_Integer:
 				if e.isInt {
-					r = compareInt(e.i, v.Integer)
+					r = cmp.Compare(e.i, v.Integer)
 				} else {
-					r = compareFloat(e.f, float64(v.Integer))
+					r = cmp.Compare(e.f, float64(v.Integer))
 				}
 			case *qdrant.StartFrom_Float:
-				r = compareFloat(e.f, v.Float)
+				r = cmp.Compare(e.f, v.Float)
 			default:
 				return nil, unimplemented("start_from %T is not supported", sf.GetValue())
 			}
@@ -480,26 +471,6 @@ func (c *collection) scrollOrdered(req *qdrant.ScrollPoints, limit int, start ti
 	}
 	resp.Time = time.Since(start).Seconds()
 	return resp, nil
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func compareFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 var fieldTypes = map[qdrant.FieldType]qdrant.PayloadSchemaType{
@@ -575,15 +546,12 @@ func (s *pointsService) Facet(_ context.Context, req *qdrant.FacetCounts) (*qdra
 		i int64
 		b bool
 	}
+	pts, err := filterPoints(maps.Values(c.points), req.GetFilter())
+	if err != nil {
+		return nil, err
+	}
 	counts := map[facetKey]uint64{}
-	for _, p := range c.points {
-		ok, err := matches(req.GetFilter(), p)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
+	for _, p := range pts {
 		seen := map[facetKey]bool{}
 		for _, v := range valuesAt(p.payload, key) {
 			var fk facetKey
@@ -618,12 +586,12 @@ func (s *pointsService) Facet(_ context.Context, req *qdrant.FacetCounts) (*qdra
 	}
 	slices.SortFunc(keys, func(a, b facetKey) int {
 		if counts[a] != counts[b] {
-			return compareInt(int64(counts[b]), int64(counts[a]))
+			return cmp.Compare(counts[b], counts[a])
 		}
 		if r := strings.Compare(a.s, b.s); r != 0 {
 			return r
 		}
-		if r := compareInt(a.i, b.i); r != 0 {
+		if r := cmp.Compare(a.i, b.i); r != 0 {
 			return r
 		}
 		switch {

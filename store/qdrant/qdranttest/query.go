@@ -227,10 +227,7 @@ func (c *collection) nearest(in *qdrant.VectorInput, using string, candidates []
 	case *qdrant.VectorInput_Dense:
 		dp, ok := c.dense[using]
 		if !ok {
-			if _, sparse := c.sparse[using]; sparse {
-				return nil, badInput("Conversion between sparse and regular vectors failed")
-			}
-			return nil, badInput("Not existing vector name error: " + using)
+			return nil, c.vectorNameError(using)
 		}
 		q := v.Dense.GetData()
 		if len(q) != dp.size {
@@ -253,10 +250,7 @@ func (c *collection) nearest(in *qdrant.VectorInput, using string, candidates []
 	case *qdrant.VectorInput_Sparse:
 		modifier, ok := c.sparse[using]
 		if !ok {
-			if _, dense := c.dense[using]; dense {
-				return nil, badInput("Conversion between sparse and regular vectors failed")
-			}
-			return nil, badInput("Not existing vector name error: " + using)
+			return nil, c.vectorNameError(using)
 		}
 		q, err := newSparse(v.Sparse.GetIndices(), v.Sparse.GetValues())
 		if err != nil {
@@ -288,6 +282,18 @@ func (c *collection) nearest(in *qdrant.VectorInput, using string, candidates []
 	}
 	sortHits(hs)
 	return cut(hs, threshold, limit), nil
+}
+
+// vectorNameError is the error for a query using vector name with the wrong
+// kind of input: a conversion error when name is a vector of the other kind,
+// else an unknown name.
+func (c *collection) vectorNameError(name string) error {
+	_, dense := c.dense[name]
+	_, sparse := c.sparse[name]
+	if dense || sparse {
+		return badInput("Conversion between sparse and regular vectors failed")
+	}
+	return badInput("Not existing vector name error: " + name)
 }
 
 // applyIDF multiplies the query's weights by each term's inverse document
@@ -351,15 +357,9 @@ func (v *view) matching(f *qdrant.Filter) ([]*point, error) {
 	if pts, ok := v.filtered[string(b)]; ok {
 		return pts, nil
 	}
-	var pts []*point
-	for _, p := range v.sorted {
-		ok, err := matches(f, p)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			pts = append(pts, p)
-		}
+	pts, err := filterPoints(slices.Values(v.sorted), f)
+	if err != nil {
+		return nil, err
 	}
 	v.filtered[string(b)] = pts
 	return pts, nil

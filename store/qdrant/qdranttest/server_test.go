@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,12 +22,15 @@ import (
 
 func dial(tb testing.TB, addr string, apiKey string) *qdrant.Client {
 	tb.Helper()
-	i := strings.LastIndexByte(addr, ':')
-	port := 0
-	for _, c := range addr[i+1:] {
-		port = port*10 + int(c-'0')
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	c, err := qdrant.NewClient(&qdrant.Config{Host: addr[:i], Port: port, APIKey: apiKey, SkipCompatibilityCheck: true, PoolSize: 1})
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: port, APIKey: apiKey, SkipCompatibilityCheck: true, PoolSize: 1})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,11 +2,12 @@ package qdranttest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -31,12 +32,7 @@ func newState() *state {
 func (st *state) collectionNames() []string {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	names := make([]string, 0, len(st.collections))
-	for name := range st.collections {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(st.collections))
 }
 
 // collection returns the named collection; the caller holds st.mu.
@@ -92,13 +88,7 @@ func (k pointKey) compare(o pointKey) int {
 		return 1
 	}
 	if !k.isUUID {
-		switch {
-		case k.num < o.num:
-			return -1
-		case k.num > o.num:
-			return 1
-		}
-		return 0
+		return cmp.Compare(k.num, o.num)
 	}
 	return bytes.Compare(k.uuid[:], o.uuid[:])
 }
