@@ -226,8 +226,8 @@ func (c Config) Validate() error {
 		if c.QdrantURL == "" {
 			return errors.New("store: qdrant needs qdrant_url (RAGD_QDRANT_URL)")
 		}
-		if !validQdrantPrefix(c.QdrantPrefix) {
-			return fmt.Errorf("qdrant_prefix: %q must be 1 to 64 letters, digits, '_' or '-'", c.QdrantPrefix)
+		if err := qdrant.CheckPrefix(c.QdrantPrefix); err != nil {
+			return fmt.Errorf("qdrant_prefix: %w", err)
 		}
 	default:
 		return fmt.Errorf("store: %q is not local, postgres or qdrant", c.Store)
@@ -333,17 +333,4 @@ func validateModelRef(key, ref string, builtins bool) error {
 		return nil
 	}
 	return fmt.Errorf("%s: provider %q in %q is not workersai or openai", key, provider, ref)
-}
-
-// validQdrantPrefix reports whether p can start Qdrant collection names.
-func validQdrantPrefix(p string) bool {
-	if p == "" || len(p) > 64 {
-		return false
-	}
-	for _, r := range p {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }

@@ -131,6 +131,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
+	if err := CheckPrefix(opts.Prefix); err != nil {
+		return nil, err
+	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
 	}
@@ -176,6 +179,19 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 }
 
 // clientConfig turns Options into the go-client's configuration.
+// CheckPrefix reports whether p can start the names of ragd's Qdrant
+// collections: 1 to 64 ASCII letters, digits, '_' or '-'.
+func CheckPrefix(p string) error {
+	ok := p != "" && len(p) <= 64
+	for _, r := range p {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}
+	if !ok {
+		return ragd.Errorf(ragd.EInvalid, "qdrant prefix %q must be 1 to 64 letters, digits, '_' or '-'", p)
+	}
+	return nil
+}
+
 func clientConfig(opts Options) (*qdrant.Config, error) {
 	addr := strings.TrimSpace(opts.Addr)
 	if addr == "" {
