@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/zlib"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,40 +9,8 @@ import (
 	"testing"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest/extract/extracttest"
 )
-
-// bombPDF is a one-page PDF whose content stream inflates to mib MiB of
-// spaces: small on the wire, too big for the parser's memory limit.
-func bombPDF(t *testing.T, mib int) []byte {
-	t.Helper()
-	var z bytes.Buffer
-	w, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
-	block := bytes.Repeat([]byte(" "), 1<<20)
-	for range mib {
-		w.Write(block)
-	}
-	w.Close()
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-		fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", z.Len(), z.Bytes()),
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
-}
 
 // TestUploadParsesInTheSandbox uploads a real PDF, which ragd
 // parses in a child process, then a PDF bomb (1.4 GB of content from 1.4 MB)
@@ -76,7 +42,8 @@ func TestUploadParsesInTheSandbox(t *testing.T) {
 		t.Errorf("hit metadata %v: want page 1", hits.Data[0].Metadata)
 	}
 
-	body, ct := multipartOf([]fileUpload{{"bomb.pdf", string(bombPDF(t, 1400))}})
+	bomb := extracttest.FlatePagePDF(extracttest.ZlibRepeated(bytes.Repeat([]byte(" "), 1<<20), 1400))
+	body, ct := multipartOf([]fileUpload{{"bomb.pdf", string(bomb)}})
 	resp, err := http.Post(base+"/documents", ct, body)
 	if err != nil {
 		t.Fatal(err)

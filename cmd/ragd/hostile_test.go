@@ -6,14 +6,12 @@ import (
 	"compress/flate"
 	"context"
 	"fmt"
-	"hash/adler32"
 	"hash/crc32"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -23,70 +21,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest/extract/extracttest"
 	"github.com/ragd/ragd/ingest/jobs"
 )
 
 // hostileCanary is the text of a file outside the ingest root that the
 // root's symlinks point at; it must never become searchable.
 const hostileCanary = "outsidecanary7b1e"
-
-// The hostile files below are built the way the extract package's tests
-// build them (ingest/extract/pdfbuild_test.go, docx_test.go).
-
-// hostilePDF writes a PDF with the given objects (numbered from 1, the
-// first the catalog) and a correct cross-reference table.
-func hostilePDF(objects ...string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objects))
-	for i, o := range objects {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
-	return b.Bytes()
-}
-
-// deflateRepeated returns piece repeated n times, deflated, quickly: one
-// flushed block repeated, then a final empty block. crc is the CRC-32 of
-// the whole.
-func deflateRepeated(piece []byte, n int) (data []byte, crc uint32) {
-	var blk bytes.Buffer
-	w, _ := flate.NewWriter(&blk, flate.BestCompression)
-	w.Write(piece)
-	w.Flush()
-	var out bytes.Buffer
-	for range n {
-		out.Write(blk.Bytes())
-		crc = crc32.Update(crc, crc32.IEEETable, piece)
-	}
-	out.Write([]byte{0x03, 0x00})
-	return out.Bytes(), crc
-}
-
-// zlibRepeated is deflateRepeated in a zlib wrapper (PDF's FlateDecode).
-func zlibRepeated(piece []byte, n int) []byte {
-	data, _ := deflateRepeated(piece, n)
-	sum := adler32.New()
-	for range n {
-		sum.Write(piece)
-	}
-	return sum.Sum(append([]byte{0x78, 0xda}, data...))
-}
-
-const hostileFont = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-
-// onePagePDF is a one-page PDF whose content stream is z (zlib data).
-func onePagePDF(z []byte) []byte {
-	return hostilePDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [4 0 R] /Count 1 >>", hostileFont,
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
-		"<< /Length "+strconv.Itoa(len(z))+" /Filter /FlateDecode >>\nstream\n"+string(z)+"\nendstream")
-}
 
 const (
 	docxContentTypes = `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`
@@ -196,7 +137,7 @@ func hostileFolder(t *testing.T, pdfEngine bool) (root string, want map[string]s
 
 	// H-5: a DOCX of 1 GiB of zeros, and one whose entry lies about its
 	// size.
-	gig, gigCRC := deflateRepeated(make([]byte, 1<<20), 1024)
+	gig, gigCRC := extracttest.DeflateRepeated(make([]byte, 1<<20), 1024)
 	write("h5-zipbomb.docx", rawDOCX(t, gig, gigCRC, 1<<30), "failed:decompressed_too_large")
 	body := `<w:document ` + docxNS + `><w:body>` + strings.Repeat(`<w:p><w:r><w:t>lies</w:t></w:r></w:p>`, 2000) + `</w:body></w:document>`
 	var z bytes.Buffer
@@ -223,13 +164,13 @@ func hostileFolder(t *testing.T, pdfEngine bool) (root string, want map[string]s
 		// H-1: the fuzz reproducer of a parser crash.
 		write("h1-crash.pdf", []byte("%PDF-1.0\ntrailer<</Root 1 0 R>>startxref\n100%%EOF"), "failed:parse_error")
 		// H-3: ten million pages declared.
-		write("h3-hugecount.pdf", hostilePDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 10000000 >>",
+		write("h3-hugecount.pdf", extracttest.PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 10000000 >>",
 			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"), "failed:too_many_pages")
 		// H-4: a content stream that inflates to 1.4 GB.
-		write("h4-flatebomb.pdf", onePagePDF(zlibRepeated(bytes.Repeat([]byte(" "), 1<<20), 1400)), "failed:"+bombReasons)
+		write("h4-flatebomb.pdf", extracttest.FlatePagePDF(extracttest.ZlibRepeated(bytes.Repeat([]byte(" "), 1<<20), 1400)), "failed:"+bombReasons)
 		// H-11: a small PDF whose text layer is 100 MB.
 		line := []byte("(" + strings.Repeat("A", 98) + ") Tj T*\n")
-		write("h11-bigtext.pdf", onePagePDF(zlibRepeated(append([]byte("BT /F1 1 Tf 14 TL\n"), bytes.Repeat(line, 10000)...), 1)), "failed:"+bombReasons)
+		write("h11-bigtext.pdf", extracttest.FlatePagePDF(extracttest.ZlibRepeated(append([]byte("BT /F1 1 Tf 14 TL\n"), bytes.Repeat(line, 10000)...), 1)), "failed:"+bombReasons)
 	}
 
 	// S-PT-2: symlinks out of the root, a loop, a FIFO and /proc.

@@ -541,8 +541,8 @@ func (w *docxWalker) walk(data []byte) error {
 			depth--
 			w.end(t)
 		case xml.CharData:
-			if skip == 0 && len(w.paras) > 0 && w.inText {
-				w.paras[len(w.paras)-1].text.Write(t)
+			if p := top(w.paras); skip == 0 && p != nil && w.inText {
+				p.text.Write(t)
 			}
 		}
 		if w.b.full() {
@@ -572,18 +572,29 @@ func (w *docxWalker) skipElement(t xml.StartElement) bool {
 	return false
 }
 
-func (w *docxWalker) para() *docxPara {
-	if len(w.paras) == 0 {
+// top returns the innermost element of a stack, or nil when it is empty.
+func top[T any](stack []*T) *T {
+	if len(stack) == 0 {
 		return nil
 	}
-	return w.paras[len(w.paras)-1]
+	return stack[len(stack)-1]
+}
+
+// pop removes the innermost element of a stack and returns it, or returns
+// nil when the stack is empty.
+func pop[T any](stack *[]*T) *T {
+	t := top(*stack)
+	if t != nil {
+		*stack = (*stack)[:len(*stack)-1]
+	}
+	return t
 }
 
 func (w *docxWalker) start(t xml.StartElement) {
 	if !wordNamespaces[t.Name.Space] {
 		return
 	}
-	p := w.para()
+	p := top(w.paras)
 	switch t.Name.Local {
 	case "p":
 		w.paras = append(w.paras, &docxPara{})
@@ -628,21 +639,14 @@ func (w *docxWalker) start(t xml.StartElement) {
 	case "tbl":
 		w.tables = append(w.tables, &docxTable{})
 	case "tr":
-		if tb := w.table(); tb != nil {
+		if tb := top(w.tables); tb != nil {
 			tb.rows = append(tb.rows, nil)
 		}
 	case "tc":
-		if tb := w.table(); tb != nil {
+		if tb := top(w.tables); tb != nil {
 			tb.cell = &strings.Builder{}
 		}
 	}
-}
-
-func (w *docxWalker) table() *docxTable {
-	if len(w.tables) == 0 {
-		return nil
-	}
-	return w.tables[len(w.tables)-1]
 }
 
 func (w *docxWalker) end(t xml.EndElement) {
@@ -653,28 +657,24 @@ func (w *docxWalker) end(t xml.EndElement) {
 	case "t":
 		w.inText = false
 	case "pPr":
-		if p := w.para(); p != nil {
+		if p := top(w.paras); p != nil {
 			p.inPPr = false
 		}
 	case "p":
-		if len(w.paras) == 0 {
-			return
+		if p := pop(&w.paras); p != nil {
+			w.finishPara(p)
 		}
-		p := w.paras[len(w.paras)-1]
-		w.paras = w.paras[:len(w.paras)-1]
-		w.finishPara(p)
 	case "tc":
-		if tb := w.table(); tb != nil && tb.cell != nil && len(tb.rows) > 0 {
+		if tb := top(w.tables); tb != nil && tb.cell != nil && len(tb.rows) > 0 {
 			row := &tb.rows[len(tb.rows)-1]
 			*row = append(*row, squeezeLine(tb.cell.String()))
 			tb.cell = nil
 		}
 	case "tbl":
-		if len(w.tables) == 0 {
+		tb := pop(&w.tables)
+		if tb == nil {
 			return
 		}
-		tb := w.tables[len(w.tables)-1]
-		w.tables = w.tables[:len(w.tables)-1]
 		var lines []string
 		for _, row := range tb.rows {
 			if strings.TrimSpace(strings.Join(row, "")) == "" {
@@ -683,7 +683,7 @@ func (w *docxWalker) end(t xml.EndElement) {
 			lines = append(lines, strings.Join(row, " | "))
 		}
 		text := strings.Join(lines, "\n")
-		if outer := w.table(); outer != nil && outer.cell != nil {
+		if outer := top(w.tables); outer != nil && outer.cell != nil {
 			// A nested table: its text goes into the enclosing cell.
 			outer.cell.WriteString(" " + strings.ReplaceAll(text, "\n", " ; ") + " ")
 			return
@@ -696,7 +696,7 @@ func (w *docxWalker) end(t xml.EndElement) {
 // adds its text to the table cell it is in.
 func (w *docxWalker) finishPara(p *docxPara) {
 	text := p.text.String()
-	if tb := w.table(); tb != nil && tb.cell != nil && len(w.paras) == 0 {
+	if tb := top(w.tables); tb != nil && tb.cell != nil && len(w.paras) == 0 {
 		if tb.cell.Len() > 0 {
 			tb.cell.WriteByte(' ')
 		}

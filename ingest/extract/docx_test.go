@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"hash/adler32"
 	"hash/crc32"
 	"runtime"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/extract"
+	"github.com/ragd/ragd/ingest/extract/extracttest"
 )
 
 const (
@@ -134,39 +134,9 @@ func TestDOCXStructure(t *testing.T) {
 	}
 }
 
-// deflateRepeated returns piece repeated n times, deflated, quickly: the
-// piece is deflated once as a flushed, non-final block and that block
-// repeated (its back-references stay inside the repeated data), then a
-// final empty block ends the stream. crc is the CRC-32 of the whole.
-func deflateRepeated(tb testing.TB, piece []byte, n int) (data []byte, crc uint32) {
-	tb.Helper()
-	var blk bytes.Buffer
-	w, _ := flate.NewWriter(&blk, flate.BestCompression)
-	w.Write(piece)
-	w.Flush()
-	var out bytes.Buffer
-	for i := 0; i < n; i++ {
-		out.Write(blk.Bytes())
-		crc = crc32.Update(crc, crc32.IEEETable, piece)
-	}
-	out.Write([]byte{0x03, 0x00}) // final, fixed-Huffman block holding only end-of-block
-	return out.Bytes(), crc
-}
-
-// zlibRepeated is deflateRepeated in a zlib wrapper (PDF's FlateDecode).
-func zlibRepeated(tb testing.TB, piece []byte, n int) []byte {
-	data, _ := deflateRepeated(tb, piece, n)
-	sum := adler32.New()
-	for i := 0; i < n; i++ {
-		sum.Write(piece)
-	}
-	out := append([]byte{0x78, 0xda}, data...)
-	return sum.Sum(out)
-}
-
 // deflateZeros returns n bytes of zeros (a multiple of 1 MiB), deflated.
-func deflateZeros(tb testing.TB, n int) (data []byte, crc uint32) {
-	return deflateRepeated(tb, make([]byte, 1<<20), n>>20)
+func deflateZeros(n int) (data []byte, crc uint32) {
+	return extracttest.DeflateRepeated(make([]byte, 1<<20), n>>20)
 }
 
 // rawZip builds an archive whose entries are written raw, with the sizes
@@ -213,7 +183,7 @@ func deflated(s string) ([]byte, uint32) {
 // and n central directory entries that all point at it.
 func overlapping(tb testing.TB, n int) []byte {
 	tb.Helper()
-	kernel, crc := deflateZeros(tb, 4<<20)
+	kernel, crc := deflateZeros(4 << 20)
 	base := rawZip(tb, rawEntry{"word/document.xml", kernel, crc, 4 << 20})
 	cd := bytes.LastIndex(base, []byte("PK\x01\x02"))
 	eocd := bytes.LastIndex(base, []byte("PK\x05\x06"))
@@ -244,7 +214,7 @@ func TestDOCXHostile(t *testing.T) {
 	doc := func(body string) zipEntry {
 		return zipEntry{"word/document.xml", `<?xml version="1.0"?>` + body}
 	}
-	gig, gigCRC := deflateZeros(t, 1<<30)
+	gig, gigCRC := deflateZeros(1 << 30)
 	small, smallCRC := deflated(`<w:document ` + wNS + `><w:body>` + strings.Repeat(para("", "lies"), 2000) + `</w:body></w:document>`)
 	ctData, ctCRC := deflated(contentTypesXML)
 	many := []zipEntry{ct}

@@ -413,13 +413,14 @@ func dropRunningLines(lines []pdfLine) ([]pdfLine, string) {
 	out := lines[:0:0]
 	header, best := "", 0
 	for i, l := range lines {
-		if keys[i] != "" && count[keys[i]] >= need {
-			if n := count[keys[i]]; n > best && hasLetter(l.text) {
-				header, best = l.text, n
-			}
+		n := count[keys[i]] // 0 for a line that is not a candidate (key "")
+		if n < need {
+			out = append(out, l)
 			continue
 		}
-		out = append(out, l)
+		if n > best && hasLetter(l.text) {
+			header, best = l.text, n
+		}
 	}
 	if len(out) < len(lines)*2/3 {
 		// Pages that repeat one another (a form filled in on every page)
@@ -432,8 +433,11 @@ func dropRunningLines(lines []pdfLine) ([]pdfLine, string) {
 // extendsTitle reports whether running starts with the words of title and
 // has more after them.
 func extendsTitle(running, title string) bool {
+	if title == "" {
+		return false
+	}
 	rest, ok := strings.CutPrefix(strings.ToLower(running), strings.ToLower(title))
-	if !ok || title == "" || strings.TrimSpace(rest) == "" {
+	if !ok || strings.TrimSpace(rest) == "" {
 		return false
 	}
 	r, _ := utf8.DecodeRuneInString(rest)
@@ -444,24 +448,18 @@ func extendsTitle(running, title string) bool {
 // squeezed, lower case, every run of digits one "#".
 func runningKey(s string) string {
 	var b strings.Builder
-	digits, space := false, false
+	digits, space := false, false // the previous rune was a digit, a space
 	for _, r := range strings.TrimSpace(s) {
+		isDigit, isSpace := unicode.IsDigit(r), unicode.IsSpace(r)
 		switch {
-		case unicode.IsDigit(r):
-			if !digits {
-				b.WriteByte('#')
-			}
-			digits, space = true, false
-			continue
-		case unicode.IsSpace(r):
-			if !space {
-				b.WriteByte(' ')
-			}
-			digits, space = false, true
-			continue
+		case isDigit && !digits:
+			b.WriteByte('#')
+		case isSpace && !space:
+			b.WriteByte(' ')
+		case !isDigit && !isSpace:
+			b.WriteRune(unicode.ToLower(r))
 		}
-		digits, space = false, false
-		b.WriteRune(unicode.ToLower(r))
+		digits, space = isDigit, isSpace
 	}
 	return b.String()
 }

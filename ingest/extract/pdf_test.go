@@ -10,6 +10,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/extract"
+	"github.com/ragd/ragd/ingest/extract/extracttest"
 )
 
 func TestPDFPagesAndMetadata(t *testing.T) {
@@ -55,12 +56,12 @@ func TestPDFHostile(t *testing.T) {
 	}{
 		// H-1: the fuzz reproducer of a parser crash, and a dangling reference.
 		{"truncated", []byte("%PDF-1.0\ntrailer<</Root 1 0 R>>startxref\n100%%EOF"), ragd.EInvalid, extract.ReasonParse},
-		{"badref", buildPDF("<< /Type /Catalog /Pages 9 0 R >>"), ragd.EInvalid, extract.ReasonEmpty},
+		{"badref", extracttest.PDF("<< /Type /Catalog /Pages 9 0 R >>"), ragd.EInvalid, extract.ReasonEmpty},
 		// H-2: a page tree whose node is its own kid: PDFium detects the
 		// cycle, and the page behind it cannot be loaded.
-		{"cycle", buildPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>", page), ragd.EInvalid, extract.ReasonParse},
+		{"cycle", extracttest.PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>", page), ragd.EInvalid, extract.ReasonParse},
 		// H-3: ten million pages declared, rejected before any is read.
-		{"hugecount", buildPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 10000000 >>", page), ragd.ETooLarge, extract.ReasonTooManyPages},
+		{"hugecount", extracttest.PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 10000000 >>", page), ragd.ETooLarge, extract.ReasonTooManyPages},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -81,7 +82,7 @@ func TestPDFHeadings(t *testing.T) {
 	defer e.Close()
 	content := "BT /F1 24 Tf 72 720 Td (Annual Results) Tj ET\n" +
 		"BT /F1 11 Tf 72 680 Td 13 TL (Revenue grew in every region this year,) Tj T* (and costs fell in most of them.) Tj T* ET"
-	data := buildPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [5 0 R] /Count 1 >>", helvetica,
+	data := extracttest.PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [5 0 R] /Count 1 >>", extracttest.Helvetica,
 		stream(t, "", []byte(content), true),
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>")
 	docs, err := e.Extract(context.Background(), ingest.File{Name: "x.pdf", Data: data})

@@ -6,26 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-)
 
-// buildPDF writes a PDF with the given objects (numbered from 1, the first
-// the catalog) and a correct cross-reference table.
-func buildPDF(objects ...string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objects))
-	for i, o := range objects {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
-	return b.Bytes()
-}
+	"github.com/ragd/ragd/ingest/extract/extracttest"
+)
 
 // stream returns a stream object with the given dictionary entries and
 // data, deflated when deflate is set.
@@ -46,12 +29,10 @@ func stream(tb testing.TB, dict string, data []byte, deflate bool) string {
 	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(data), data)
 }
 
-const helvetica = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-
 // textPDF builds a valid PDF whose pages show the given lines of text.
 func textPDF(tb testing.TB, pages ...[]string) []byte {
 	tb.Helper()
-	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", "", helvetica}
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", "", extracttest.Helvetica}
 	var kids []string
 	for _, lines := range pages {
 		var content strings.Builder
@@ -66,5 +47,5 @@ func textPDF(tb testing.TB, pages ...[]string) []byte {
 		kids = append(kids, fmt.Sprintf("%d 0 R", len(objs)))
 	}
 	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids))
-	return buildPDF(objs...)
+	return extracttest.PDF(objs...)
 }

@@ -185,8 +185,7 @@ func marshalJSON(v any) ([]byte, error) {
 
 // maxResponse bounds what the parent reads back: the text cap per
 // document, with room for JSON escaping and metadata.
-func (s *Sandbox) maxResponse() int {
-	maxText := s.Options.withDefaults().MaxText
+func maxResponse(maxText int) int {
 	return 2*maxText + 4<<20
 }
 
@@ -195,17 +194,17 @@ func (s *Sandbox) ExtractInChild(ctx context.Context, typ string, f ingest.File)
 	if len(s.Command) == 0 {
 		return nil, fail(ReasonInternal, ragd.EInternal, "the extraction sandbox has no command")
 	}
-	opts := s.Options.withDefaults()
+	opts, limit, timeout := s.Options.withDefaults(), s.memoryLimit(), s.timeout()
 	req := childRequest{
 		Type: typ, Name: f.Name, ContentType: f.ContentType, Size: len(f.Data),
-		Options: opts, MemoryLimit: s.memoryLimit(), TimeoutMS: s.timeout().Milliseconds(),
+		Options: opts, MemoryLimit: limit, TimeoutMS: timeout.Milliseconds(),
 	}
 	header, err := marshalJSON(req)
 	if err != nil {
 		return nil, failWrap(ReasonInternal, ragd.EInternal, err, "the extraction request could not be encoded")
 	}
 
-	deadline, cancel := context.WithTimeout(ctx, s.timeout())
+	deadline, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.Command(s.Command[0], s.Command[1:]...)
 	cmd.Env = s.Env
@@ -250,7 +249,7 @@ func (s *Sandbox) ExtractInChild(ctx context.Context, typ string, f ingest.File)
 		}
 	}()
 	var peak atomic.Int64
-	go watchMemory(cmd, s.memoryLimit(), done, func() { kill(ReasonMemoryLimit) }, &peak)
+	go watchMemory(cmd, limit, done, func() { kill(ReasonMemoryLimit) }, &peak)
 
 	// Send the request; a child that dies early closes the pipe, which is
 	// reported by Wait below, not here.
@@ -262,7 +261,7 @@ func (s *Sandbox) ExtractInChild(ctx context.Context, typ string, f ingest.File)
 		stdin.Close()
 	}()
 
-	raw, readErr := readFrame(stdout, s.maxResponse())
+	raw, readErr := readFrame(stdout, maxResponse(opts.MaxText))
 	if readErr != nil && !errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF) {
 		kill(ReasonOutputTooLarge) // oversized or unreadable answer
 	}
@@ -288,14 +287,14 @@ func (s *Sandbox) ExtractInChild(ctx context.Context, typ string, f ingest.File)
 	case "cancelled":
 		return nil, ctx.Err()
 	case ReasonTimeout:
-		return stopped(fail(ReasonTimeout, ragd.EInvalid, "extraction took longer than %s and was stopped", s.timeout()))
+		return stopped(fail(ReasonTimeout, ragd.EInvalid, "extraction took longer than %s and was stopped", timeout))
 	case ReasonMemoryLimit:
-		return stopped(fail(ReasonMemoryLimit, ragd.ETooLarge, "extraction needed more than %d MB of memory and was stopped", s.memoryLimit()>>20))
+		return stopped(memoryLimitFailure(limit, nil))
 	case ReasonOutputTooLarge:
 		return stopped(failWrap(ReasonOutputTooLarge, ragd.ETooLarge, readErr, "the extracted text is larger than allowed"))
 	}
 	if readErr != nil || waitErr != nil {
-		return stopped(childCrash(waitErr, readErr, stderr.String(), s.memoryLimit(), peak.Load(), elapsed))
+		return stopped(childCrash(waitErr, readErr, stderr.String(), limit, peak.Load(), elapsed))
 	}
 	var resp childResponse
 	if err := json.Unmarshal(raw, &resp); err != nil {
@@ -327,9 +326,15 @@ func childCrash(waitErr, readErr error, stderr string, limit, peak int64, elapse
 	}
 	detail := fmt.Errorf("%w (after %s): %s", cause, elapsed.Round(time.Millisecond), crashSummary(stderr))
 	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") || (limit > 0 && peak >= limit/3*2) {
-		return failWrap(ReasonMemoryLimit, ragd.ETooLarge, detail, "extraction needed more than %d MB of memory and was stopped", limit>>20)
+		return memoryLimitFailure(limit, detail)
 	}
 	return failWrap(ReasonParse, ragd.EInvalid, detail, "the file could not be parsed (the parser crashed)")
+}
+
+// memoryLimitFailure is the error of a child stopped for, or dead of,
+// needing more than limit bytes; cause, when not nil, is kept for logs.
+func memoryLimitFailure(limit int64, cause error) error {
+	return failWrap(ReasonMemoryLimit, ragd.ETooLarge, cause, "extraction needed more than %d MB of memory and was stopped", limit>>20)
 }
 
 // crashSummary picks what explains a crash from the child's stderr: the

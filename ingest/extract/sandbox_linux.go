@@ -59,10 +59,9 @@ func watchMemory(cmd *exec.Cmd, limit int64, done <-chan struct{}, kill func(), 
 			if err != nil {
 				continue
 			}
-			if resident*page > peak.Load() {
-				peak.Store(resident * page)
-			}
-			if resident*page > limit {
+			rss := resident * page
+			peak.Store(max(peak.Load(), rss)) // this goroutine is the only writer
+			if rss > limit {
 				kill()
 				return
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/extract"
+	"github.com/ragd/ragd/ingest/extract/extracttest"
 )
 
 // childSandbox returns a Sandbox whose child is this test binary in the
@@ -29,22 +30,15 @@ func childSandbox(mode string) *extract.Sandbox {
 
 // flateBombPDF is a one-page PDF whose content stream inflates to n MiB of
 // spaces (RELIABILITY.md H-4).
-func flateBombPDF(tb testing.TB, mib int) []byte {
-	zeros := zlibRepeated(tb, bytes.Repeat([]byte(" "), 1<<20), mib)
-	return buildPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [4 0 R] /Count 1 >>", helvetica,
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
-		"<< /Length "+strconv.Itoa(len(zeros))+" /Filter /FlateDecode >>\nstream\n"+string(zeros)+"\nendstream")
+func flateBombPDF(mib int) []byte {
+	return extracttest.FlatePagePDF(extracttest.ZlibRepeated(bytes.Repeat([]byte(" "), 1<<20), mib))
 }
 
 // bigTextPDF is a one-page PDF whose text is n lines of 100 characters
 // (RELIABILITY.md H-11: 100 MB of text from a small file).
-func bigTextPDF(tb testing.TB, lines int) []byte {
+func bigTextPDF(lines int) []byte {
 	line := []byte("(" + strings.Repeat("A", 98) + ") Tj T*\n")
-	z := zlibRepeated(tb, append([]byte("BT /F1 1 Tf 14 TL\n"), bytes.Repeat(line, lines/100)...), 1)
-	content := "<< /Length " + strconv.Itoa(len(z)) + " /Filter /FlateDecode >>\nstream\n" + string(z) + "\nendstream"
-	return buildPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [4 0 R] /Count 1 >>", helvetica,
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
-		content)
+	return extracttest.FlatePagePDF(extracttest.ZlibRepeated(append([]byte("BT /F1 1 Tf 14 TL\n"), bytes.Repeat(line, lines/100)...), 1))
 }
 
 func TestSandboxExtractsInChild(t *testing.T) {
@@ -144,8 +138,8 @@ func TestSandboxBombs(t *testing.T) {
 		name string
 		data []byte
 	}{
-		{"flate bomb 1.4 GB", flateBombPDF(t, 1400)},
-		{"100 MB of text", bigTextPDF(t, 1_000_000)},
+		{"flate bomb 1.4 GB", flateBombPDF(1400)},
+		{"100 MB of text", bigTextPDF(1_000_000)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var before, after runtime.MemStats
