@@ -266,8 +266,11 @@ func (e *Extractor) docx(f ingest.File) ([]ingest.Doc, error) {
 		sort.Strings(names)
 		for _, name := range names {
 			data, err := p.read(name)
-			if err != nil || data == nil {
+			if err != nil {
 				return err
+			}
+			if data == nil {
+				continue // listed but not in the package: the other parts still count
 			}
 			w := &docxWalker{b: b, styles: st, seen: seen, dedupe: dedupe}
 			if err := w.walk(data); err != nil {

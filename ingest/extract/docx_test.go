@@ -265,3 +265,30 @@ func TestDOCXHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestDOCXMissingPart: a part the relationships name but the package lacks
+// is passed over, and the parts after it are still read.
+func TestDOCXMissingPart(t *testing.T) {
+	rels := `<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
+		`<Relationship Id="r1" Type="` + relNS + `/header" Target="header1.xml"/>` +
+		`<Relationship Id="r2" Type="` + relNS + `/header" Target="header2.xml"/></Relationships>`
+	data := makeZip(t,
+		zipEntry{"[Content_Types].xml", contentTypesXML},
+		zipEntry{"_rels/.rels", `<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
+			`<Relationship Id="rId1" Type="` + relNS + `/officeDocument" Target="word/document.xml"/></Relationships>`},
+		zipEntry{"word/_rels/document.xml.rels", rels},
+		zipEntry{"word/header2.xml", `<?xml version="1.0"?><w:hdr ` + wNS + `>` + para("", "Second header") + `</w:hdr>`},
+		zipEntry{"word/document.xml", `<?xml version="1.0"?><w:document ` + wNS + `><w:body>` + para("", "Body text.") + `</w:body></w:document>`},
+	)
+	docs, err := extract.New(extract.Options{}).Extract(context.Background(), ingest.File{Name: "h.docx", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range docs[0].Blocks {
+		got = append(got, b.Text)
+	}
+	if strings.Join(got, "|") != "Second header|Body text." {
+		t.Errorf("blocks %q", got)
+	}
+}
