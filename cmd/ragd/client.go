@@ -175,13 +175,19 @@ func (c *client) stream(ctx context.Context, path string, in any, onEvent func(n
 	if err != nil {
 		return err
 	}
+	return c.events(req, "the answer stream", onEvent)
+}
+
+// events sends req for a server-sent event stream and reads the stream
+// with readSSE; what names it in errors.
+func (c *client) events(req *http.Request, what string, onEvent func(name string, data []byte) error) error {
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := c.send(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	return readSSE(resp.Body, "the answer stream", onEvent)
+	return readSSE(resp.Body, what, onEvent)
 }
 
 // readSSE reads server-sent events from body, calling onEvent for each,
@@ -231,16 +237,7 @@ func readSSE(body io.Reader, what string, onEvent func(name string, data []byte)
 
 // health checks that the server answers /healthz.
 func (c *client) health(ctx context.Context) error {
-	req, err := c.request(ctx, http.MethodGet, "/healthz", nil, "")
-	if err != nil {
-		return err
-	}
-	resp, err := c.send(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	return nil
+	return c.do(ctx, http.MethodGet, "/healthz", nil, nil)
 }
 
 // submitJob posts a batch job.
@@ -267,13 +264,7 @@ func (c *client) jobEvents(ctx context.Context, id string, onEvent func(jobs.Eve
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := c.send(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return readSSE(resp.Body, "the job's event stream", func(name string, data []byte) error {
+	return c.events(req, "the job's event stream", func(name string, data []byte) error {
 		var ev jobs.Event
 		if err := json.Unmarshal(data, &ev); err != nil {
 			return ragd.WrapError(ragd.EUpstream, err, "the job's event stream sent a malformed %s event", name)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/fetch"
 	"github.com/ragd/ragd/ingest/jobs"
 	"github.com/ragd/ragd/ingest/jobs/boltstore"
@@ -156,11 +157,9 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 	}
 	d := newDisplay(env)
 	if *local {
-		err = ingestLocal(ctx, env, cfg, *collection, a, d)
-	} else {
-		err = ingestServer(ctx, cfg, *collection, *concurrency, a, d)
+		return ingestLocal(ctx, env, cfg, *collection, a, d)
 	}
-	return err
+	return ingestServer(ctx, cfg, *collection, *concurrency, a, d)
 }
 
 // display combines the progress of client-side uploads and of one job into
@@ -229,8 +228,8 @@ func (d *display) addUploads(n int, skipped []jobs.Item) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.up.Total += n + len(skipped)
-	for i := range skipped {
-		d.countUpload(skipped[i])
+	for _, it := range skipped {
+		d.countUpload(false, it)
 	}
 	d.draw(jobs.EventProgress, nil, nil)
 }
@@ -238,38 +237,41 @@ func (d *display) addUploads(n int, skipped []jobs.Item) {
 func (d *display) uploadStarted(source string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.up.Running++
+	d.up.Claimed()
 	d.active = append(d.active, source)
 }
 
 func (d *display) uploadFinished(it jobs.Item) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.up.Running--
-	if i := slices.Index(d.active, it.Source); i >= 0 {
-		d.active = slices.Delete(d.active, i, i+1)
-	}
-	d.countUpload(it)
+	d.removeActive(it.Source)
+	d.countUpload(true, it)
 	d.draw(jobs.EventItem, &it, nil)
 }
 
-// countUpload adds a finished upload to the counters; d.mu is held.
-func (d *display) countUpload(it jobs.Item) {
-	d.up.Done++
-	switch it.Status {
-	case ragd.StatusFailed:
-		d.up.Failed++
-		d.fails = append(d.fails, it)
-	case ragd.StatusSkipped:
-		d.up.Skipped++
+// uploadAborted takes back an upload that stopped without an outcome (the
+// run is ending).
+func (d *display) uploadAborted(source string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.up.Released()
+	d.removeActive(source)
+}
+
+// removeActive drops an upload from those in flight; d.mu is held.
+func (d *display) removeActive(source string) {
+	if i := slices.Index(d.active, source); i >= 0 {
+		d.active = slices.Delete(d.active, i, i+1)
+	}
+}
+
+// countUpload adds a finished upload to the counters, as the job engine
+// counts its items; d.mu is held.
+func (d *display) countUpload(wasRunning bool, it jobs.Item) {
+	d.up.Finished(jobs.KindFile, wasRunning, it)
+	if it.Status == ragd.StatusFailed || it.Status == ragd.StatusSkipped {
 		d.fails = append(d.fails, it)
 	}
-	d.up.Indexed += it.Indexed
-	d.up.Updated += it.Updated
-	d.up.Unchanged += it.Unchanged
-	d.up.Chunks += it.Chunks
-	d.up.Embedded += it.Embedded
-	d.up.Bytes += it.Bytes
 }
 
 // jobEvent takes one event of the job.
@@ -343,7 +345,7 @@ func (d *display) summary(collection string) error {
 	var failed, skipped []jobs.Item
 	all := d.fails
 	if d.final != nil {
-		all = append(slices.Clone(all), d.final.Failures...)
+		all = slices.Concat(all, d.final.Failures)
 	}
 	for _, it := range all {
 		if it.Status == ragd.StatusFailed {
@@ -430,7 +432,7 @@ func walkPaths(paths []string) ([]localFile, []jobs.Item, error) {
 		if !info.IsDir() {
 			src := filepath.Base(filepath.Dir(abs)) + "/" + filepath.Base(abs)
 			if !info.Mode().IsRegular() {
-				skipped = append(skipped, skippedItem(src, "not_regular", "It is not a regular file."))
+				skipped = append(skipped, skippedItem(src, fetch.ReasonNotRegular, "It is not a regular file."))
 				continue
 			}
 			out = append(out, localFile{path: abs, source: src, size: info.Size()})
@@ -463,11 +465,11 @@ func walkPaths(paths []string) ([]localFile, []jobs.Item, error) {
 			fi, err := os.Stat(path) // follows a symlink
 			switch {
 			case err != nil:
-				skipped = append(skipped, skippedItem(src, "not_found", "It is a symlink to nothing."))
+				skipped = append(skipped, skippedItem(src, fetch.ReasonNotFound, "It is a symlink to nothing."))
 			case fi.Mode().IsRegular():
 				out = append(out, localFile{path: path, source: src, size: fi.Size()})
 			case !fi.IsDir():
-				skipped = append(skipped, skippedItem(src, "not_regular", "It is not a regular file."))
+				skipped = append(skipped, skippedItem(src, fetch.ReasonNotRegular, "It is not a regular file."))
 			}
 			return nil
 		})
@@ -552,9 +554,7 @@ func ingestServer(ctx context.Context, cfg Config, collection string, concurrenc
 					if ctx.Err() == nil {
 						setFatal(err)
 					}
-					d.mu.Lock()
-					d.up.Running--
-					d.mu.Unlock()
+					d.uploadAborted(lf.source)
 					continue
 				}
 				d.uploadFinished(it)
@@ -571,22 +571,21 @@ feed:
 	}
 	close(work)
 	wg.Wait()
-	if fatal != nil {
-		how := "run the same command again to finish: files already done come back unchanged"
-		if jobID != "" {
-			how += fmt.Sprintf("; the server goes on with job %s", jobID)
-		}
-		d.interrupted(how)
-		return fatal
+	if ctx.Err() == nil {
+		return d.summary(collection)
 	}
-	if err := ctx.Err(); err != nil {
-		how := "run the same command again to finish: files already done come back unchanged"
-		if jobID != "" {
-			how += fmt.Sprintf("; the server goes on with job %s, which the next run follows", jobID)
+	// Interrupted, or stopped by a fatal error (which cancelled ctx).
+	how := "run the same command again to finish: files already done come back unchanged"
+	if jobID != "" {
+		how += fmt.Sprintf("; the server goes on with job %s", jobID)
+		if fatal == nil {
+			how += ", which the next run follows"
 		}
-		return d.interrupted(how)
 	}
-	return d.summary(collection)
+	if err := d.interrupted(how); fatal == nil {
+		return err
+	}
+	return fatal
 }
 
 // findServerJob finds a queued or running server job with spec's
@@ -613,8 +612,7 @@ func sameSources(a, b []jobs.Source) bool {
 // followServerJob streams a server job's events into d until the job ends,
 // reconnecting while the server restarts (for up to a minute).
 func followServerJob(ctx context.Context, c *client, id string, seq int64, d *display) error {
-	var lastErr error
-	deadline := time.Time{}
+	var deadline time.Time
 	fetch := func(after int64) ([]jobs.Item, error) { return c.jobItems(ctx, id, after, 1000) }
 	for {
 		done := false
@@ -633,11 +631,10 @@ func followServerJob(ctx context.Context, c *client, id string, seq int64, d *di
 		default:
 			return err
 		}
-		lastErr = err
 		if deadline.IsZero() {
 			deadline = time.Now().Add(time.Minute)
 		} else if time.Now().After(deadline) {
-			return lastErr
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -684,42 +681,28 @@ func uploadOne(ctx context.Context, c *client, collection string, lf localFile) 
 		case <-time.After(uploadRetryBase << attempt):
 		}
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return it, ctx.Err()
-		}
-		return failedItem(it, ragd.ErrorCode(err), ragd.ErrorMessage(err)), nil
+	if err != nil && ctx.Err() != nil {
+		return it, ctx.Err()
 	}
-	if len(rs) == 0 {
-		it.Status, it.Reason, it.Error = ragd.StatusSkipped, jobs.ReasonEmpty, "No document could be made from it."
-		return it, nil
-	}
+	// The outcome as the job engine makes it. A file may make documents and
+	// then fail on the rest of it (records of a CSV or JSON Lines file): the
+	// documents before the error still count.
+	failure := err
+	var res []ingest.Result
 	for _, r := range rs {
 		if r.Error != nil {
-			return failedItem(it, r.Error.Code, r.Error.Message), nil
+			failure = &ragd.Error{Code: r.Error.Code, Message: r.Error.Message}
+			break
 		}
-		it.Documents++
-		switch r.Status {
-		case ragd.StatusUnchanged:
-			it.Unchanged++
-		case ragd.StatusUpdated:
-			it.Updated++
-		default:
-			it.Indexed++
-		}
-		it.Chunks += r.Chunks
-		it.Embedded += r.Embedded
+		res = append(res, ingest.Result{DocumentID: r.ID, Title: r.Title, Status: r.Status, Chunks: r.Chunks, Embedded: r.Embedded})
 	}
-	it.DocumentID, it.Title = rs[0].ID, rs[0].Title
-	switch {
-	case it.Indexed > 0:
-		it.Status = ragd.StatusIndexed
-	case it.Updated > 0:
-		it.Status = ragd.StatusUpdated
-	default:
-		it.Status = ragd.StatusUnchanged
+	out := jobs.Outcome(res, it.Bytes)
+	if failure != nil {
+		f := jobs.OutcomeOf(failure)
+		out.Status, out.Reason, out.Error = f.Status, f.Reason, f.Error
 	}
-	return it, nil
+	out.Source, out.Kind = it.Source, it.Kind
+	return out, nil
 }
 
 // isServerError reports whether err is an error the server answered with
@@ -727,16 +710,6 @@ func uploadOne(ctx context.Context, c *client, collection string, lf localFile) 
 func isServerError(err error) bool {
 	var e *ragd.Error
 	return errors.As(err, &e) && errors.Unwrap(e) == nil
-}
-
-// failedItem records a failure the way the job engine does: types ragd
-// cannot extract are skipped, everything else failed.
-func failedItem(it jobs.Item, code, msg string) jobs.Item {
-	it.Status, it.Reason, it.Error = ragd.StatusFailed, code, msg
-	if code == ragd.EUnsupported {
-		it.Status = ragd.StatusSkipped
-	}
-	return it
 }
 
 // rootSet is the folders a --local job engine may read, by base name (the

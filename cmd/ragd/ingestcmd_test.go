@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,16 +34,10 @@ type cliResult struct {
 // ingestCLI runs ragd in-process with args and an environment of its own.
 func ingestCLI(t *testing.T, env map[string]string, args ...string) cliResult {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &Env{Args: args, Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: &errb}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err := Run(ctx, e)
-	r := cliResult{stdout: out.String(), stderr: errb.String()}
-	if err != nil {
-		r.code = exitCode(err)
-		r.stderr += "ragd: " + errorLine(err) + "\n"
-	}
+	_, wait := startCLI(ctx, env, args...)
+	r := wait()
 	if testing.Verbose() {
 		t.Logf("ragd %s -> %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	}
@@ -295,9 +288,52 @@ func pagesServer(t *testing.T) (*httptest.Server, string) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	u, _ := url.Parse(srv.URL)
-	_, port, _ := net.SplitHostPort(u.Host)
-	return srv, port
+	return srv, serverPort(srv)
+}
+
+// serverPort is the port a test server listens on.
+func serverPort(srv *httptest.Server) string {
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	return port
+}
+
+// gatedPages serves a text page about topic for any path on a loopback
+// port; requests for paths that gated reports wait until open is called
+// (when the test ends at the latest). It returns the server, its port and
+// open.
+func gatedPages(t *testing.T, topic string, gated func(path string) bool) (*httptest.Server, string, func()) {
+	t.Helper()
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if gated(r.URL.Path) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "The page %s talks about %s.\n", r.URL.Path, topic)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(open) // runs first: no request is left waiting
+	return srv, serverPort(srv), open
+}
+
+// isSlowPage gates the page /slow.txt only.
+func isSlowPage(path string) bool { return path == "/slow.txt" }
+
+// waitUntil polls cond every 5ms for up to limit and reports whether it
+// came to hold.
+func waitUntil(limit time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestIngestURLsAsServerJob(t *testing.T) {
@@ -353,10 +389,6 @@ func TestIngestURLsAsServerJob(t *testing.T) {
 	}
 }
 
-// TestIngestLocalResumes kills `ragd ingest --local` (a child process)
-// while a slow embedder works through a folder, then runs it again: the
-// second run resumes the same job, embeds only what the first did not
-// finish, and ends with every document; a third run embeds nothing.
 // documentEmbeddings counts the embedding calls for document text (marked
 // "zq"), leaving out the call an embedder makes to learn its dimension.
 func documentEmbeddings(fake *openaitest.Server) int {
@@ -369,6 +401,10 @@ func documentEmbeddings(fake *openaitest.Server) int {
 	return n
 }
 
+// TestIngestLocalResumes kills `ragd ingest --local` (a child process)
+// while a slow embedder works through a folder, then runs it again: the
+// second run resumes the same job, embeds only what the first did not
+// finish, and ends with every document; a third run embeds nothing.
 func TestIngestLocalResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills ingest processes")
@@ -398,12 +434,8 @@ func TestIngestLocalResumes(t *testing.T) {
 	}
 
 	cmd, _, _ := run()
-	deadline := time.Now().Add(30 * time.Second)
-	for documentEmbeddings(fake) < 6 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first run made no progress")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !waitUntil(30*time.Second, func() bool { return documentEmbeddings(fake) >= 6 }) {
+		t.Fatal("the first run made no progress")
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
@@ -467,7 +499,7 @@ func (s *syncBuffer) String() string {
 func startCLI(ctx context.Context, env map[string]string, args ...string) (stderr *syncBuffer, wait func() cliResult) {
 	var out bytes.Buffer
 	errb := &syncBuffer{}
-	e := &Env{Args: args, Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: errb}
+	e := &Env{Args: args, Getenv: envOf(env), Stdout: &out, Stderr: errb}
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, e) }()
 	return errb, func() cliResult {
@@ -513,12 +545,8 @@ func TestIngestServerInterruptedResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, wait := startCLI(ctx, env, args...)
-	deadline := time.Now().Add(30 * time.Second)
-	for documentEmbeddings(fake) < 4 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first run made no progress")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !waitUntil(30*time.Second, func() bool { return documentEmbeddings(fake) >= 4 }) {
+		t.Fatal("the first run made no progress")
 	}
 	cancel()
 	r := wait()
@@ -548,28 +576,7 @@ func TestIngestServerInterruptedResumes(t *testing.T) {
 // job the server is still running: it follows that job to its end instead
 // of submitting another.
 func TestIngestFollowsRunningServerJob(t *testing.T) {
-	release := make(chan struct{})
-	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow.txt" {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintf(w, "The page %s talks about consensus.\n", r.URL.Path)
-	}))
-	t.Cleanup(pages.Close)
-	t.Cleanup(func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	})
-	u, _ := url.Parse(pages.URL)
-	_, port, _ := net.SplitHostPort(u.Host)
+	pages, port, open := gatedPages(t, "consensus", isSlowPage)
 	cfg := testConfig(t)
 	cfg.Embedder = "hash:64"
 	cfg.FetchAllow = []string{"127.0.0.1"}
@@ -586,15 +593,11 @@ func TestIngestFollowsRunningServerJob(t *testing.T) {
 	}
 
 	stderr, wait := startCLI(context.Background(), map[string]string{"RAGD_URL": ts.URL}, append([]string{"ingest", "--collection", "web"}, urls...)...)
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "following job "+job.ID) {
-		if time.Now().After(deadline) {
-			close(release)
-			t.Fatalf("the command did not follow the running job:\n%s", wait().stderr)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !waitUntil(20*time.Second, func() bool { return strings.Contains(stderr.String(), "following job "+job.ID) }) {
+		open()
+		t.Fatalf("the command did not follow the running job:\n%s", wait().stderr)
 	}
-	close(release)
+	open()
 	r := wait()
 	c := counts(t, r)
 	if r.code != 0 || c[0] != 2 || !strings.Contains(r.stdout, "job:       "+job.ID) {
@@ -659,24 +662,7 @@ func TestIngestFollowsJobAcrossServerRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills server processes")
 	}
-	release := make(chan struct{})
-	var once sync.Once
-	open := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(open)
-	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow.txt" {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintf(w, "The page %s talks about leases.\n", r.URL.Path)
-	}))
-	t.Cleanup(pages.Close)
-	u, _ := url.Parse(pages.URL)
-	_, port, _ := net.SplitHostPort(u.Host)
+	pages, port, open := gatedPages(t, "leases", isSlowPage)
 	t.Setenv("RAGD_FETCH_ALLOW", "127.0.0.1")
 	t.Setenv("RAGD_FETCH_PORTS", port)
 	dataDir, addr := t.TempDir(), freeAddr(t)
@@ -684,13 +670,9 @@ func TestIngestFollowsJobAcrossServerRestart(t *testing.T) {
 
 	urls := []string{pages.URL + "/fast.txt", pages.URL + "/slow.txt"}
 	stderr, wait := startCLI(context.Background(), map[string]string{"RAGD_URL": srv.url}, append([]string{"ingest", "--collection", "web"}, urls...)...)
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "progress: ") {
-		if time.Now().After(deadline) {
-			open()
-			t.Fatalf("the command did not start following its job:\n%s", wait().stderr)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !waitUntil(20*time.Second, func() bool { return strings.Contains(stderr.String(), "progress: ") }) {
+		open()
+		t.Fatalf("the command did not start following its job:\n%s", wait().stderr)
 	}
 	srv.kill9()
 	open()
@@ -815,22 +797,7 @@ func TestIngestLocalPostgres(t *testing.T) {
 // TestIngestReportsCancelledJob cancels the URL job `ragd ingest` follows:
 // the command ends with the job's outcome and a non-zero status.
 func TestIngestReportsCancelledJob(t *testing.T) {
-	release := make(chan struct{})
-	var once sync.Once
-	open := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(open)
-	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintf(w, "The page %s talks about quorum reads.\n", r.URL.Path)
-	}))
-	t.Cleanup(pages.Close)
-	u, _ := url.Parse(pages.URL)
-	_, port, _ := net.SplitHostPort(u.Host)
+	pages, port, open := gatedPages(t, "quorum reads", func(string) bool { return true })
 	cfg := testConfig(t)
 	cfg.Embedder = "hash:64"
 	cfg.FetchAllow = []string{"127.0.0.1/32"}
@@ -845,14 +812,13 @@ func TestIngestReportsCancelledJob(t *testing.T) {
 	var list struct {
 		Data []struct{ ID string } `json:"data"`
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "progress: ") || len(list.Data) == 0 {
-		if time.Now().After(deadline) {
-			open()
-			t.Fatalf("no job followed:\n%s", wait().stderr)
-		}
-		time.Sleep(5 * time.Millisecond)
+	followed := func() bool {
 		call(t, "GET", ts.URL+"/v1/jobs?collection=web", nil, &list)
+		return strings.Contains(stderr.String(), "progress: ") && len(list.Data) > 0
+	}
+	if !waitUntil(20*time.Second, followed) {
+		open()
+		t.Fatalf("no job followed:\n%s", wait().stderr)
 	}
 	if code := call(t, "POST", ts.URL+"/v1/jobs/"+list.Data[0].ID+"/cancel", nil, nil); code != 200 {
 		t.Fatalf("cancel: %d", code)

@@ -53,7 +53,7 @@ func (m *Manager) runPath(ctx context.Context, t Task) (Item, []NewItem, error) 
 		return failed(fetch.ReasonTooManyFiles, "The folder holds more than the allowed number of files; submit its subfolders as separate sources."), nil, nil
 	}
 	if err != nil {
-		return outcomeOf(err), nil, nil
+		return OutcomeOf(err), nil, nil
 	}
 	return Item{Status: ItemExpanded}, children, nil
 }
@@ -68,7 +68,7 @@ func (m *Manager) runFile(ctx context.Context, t Task) (Item, []NewItem, error) 
 		if ctx.Err() != nil {
 			return Item{}, nil, errInterrupted
 		}
-		out := outcomeOf(err)
+		out := OutcomeOf(err)
 		switch out.Reason {
 		case fetch.ReasonPathEscape, fetch.ReasonNotRegular, fetch.ReasonTooLarge:
 			out.Status = ragd.StatusSkipped // as if the walk had seen it so
@@ -98,7 +98,7 @@ func (m *Manager) runURL(ctx context.Context, t Task) (Item, []NewItem, error) {
 		if ctx.Err() != nil {
 			return Item{}, nil, errInterrupted
 		}
-		return outcomeOf(err), nil, nil
+		return OutcomeOf(err), nil, nil
 	}
 	var children []NewItem
 	if t.Crawl != nil && t.Depth < t.Crawl.Depth && isHTML(page) {
@@ -135,17 +135,25 @@ func (m *Manager) ingest(ctx context.Context, t Task, f ingest.File) (Item, erro
 		if ctx.Err() != nil {
 			return Item{}, errInterrupted
 		}
-		out := outcomeOf(err)
+		out := OutcomeOf(err)
 		out.Bytes = int64(len(f.Data))
 		if ragd.ErrorCode(err) == ragd.EInternal {
 			m.logger.Error("ingesting a job item failed", logKeyJobID, t.JobID, logKeySource, t.Key, logKeyError, err)
 		}
 		return out, nil
 	}
-	out := Item{Bytes: int64(len(f.Data))}
+	return Outcome(res, int64(len(f.Data))), nil
+}
+
+// Outcome turns the results of ingesting an item's input of size bytes into
+// the item's outcome: its documents counted by status, the first one's ID
+// and title, and its status, indexed when any document is new, else updated
+// when any changed, else unchanged; without documents, skipped as empty.
+func Outcome(res []ingest.Result, size int64) Item {
+	out := Item{Bytes: size}
 	if len(res) == 0 {
 		out.Status, out.Reason, out.Error = ragd.StatusSkipped, ReasonEmpty, "No document could be made from it."
-		return out, nil
+		return out
 	}
 	out.DocumentID, out.Title = res[0].DocumentID, res[0].Title
 	for _, r := range res {
@@ -170,7 +178,7 @@ func (m *Manager) ingest(ctx context.Context, t Task, f ingest.File) (Item, erro
 	default:
 		out.Status = ragd.StatusUnchanged
 	}
-	return out, nil
+	return out
 }
 
 // transient reports whether an ingest error may go away on retry.
@@ -208,11 +216,11 @@ func (m *Manager) retry(ctx context.Context, f func() error, retryable func(erro
 // code, as the extract package's failures do ("too_many_pages").
 type reasoned interface{ FailureReason() string }
 
-// outcomeOf turns an error into a failed item, with the most specific
+// OutcomeOf turns an error into a failed item, with the most specific
 // reason: the fetch package's, else the extraction's, else the ragd error
 // code. Types ragd cannot extract are skipped rather than failed, with the
 // code as their reason.
-func outcomeOf(err error) Item {
+func OutcomeOf(err error) Item {
 	code := ragd.ErrorCode(err)
 	reason := fetch.Reason(err)
 	var r reasoned
