@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -734,6 +735,10 @@ func (rs *rootSet) add(dir string) bool {
 	return true
 }
 
+func (rs *rootSet) clone() *rootSet {
+	return &rootSet{dirs: slices.Clone(rs.dirs), names: maps.Clone(rs.names)}
+}
+
 // sourceRoot is the folder that makes a path source readable: the path
 // itself for a directory, its directory for a file. It reports false for a
 // path that does not exist or is not absolute.
@@ -839,13 +844,17 @@ func ingestLocal(ctx context.Context, env *Env, cfg Config, collection string, a
 			job, found = j, true
 			continue
 		}
+		// A job's folders join the readable set all together or not at
+		// all: a cancelled job's folders must not make a later job clash.
+		trial := rs.clone()
 		ok := true
 		for _, s := range j.Sources {
-			if root, exists := sourceRoot(s.Path); exists && !rs.add(root) {
+			if root, exists := sourceRoot(s.Path); exists && !trial.add(root) {
 				ok = false
 			}
 		}
 		if ok {
+			rs = trial
 			others = append(others, j)
 		} else {
 			clashing = append(clashing, j)

@@ -828,3 +828,60 @@ func TestIngestReportsCancelledJob(t *testing.T) {
 		t.Errorf("exit %d; want the cancellation reported:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestIngestLocalCancelledJobFreesItsFolders: an earlier job cancelled
+// because one of its folders clashes with this run's does not keep its
+// other folders readable, so a later job with a folder of the same name as
+// one of those is finished, not cancelled too.
+func TestIngestLocalCancelledJobFreesItsFolders(t *testing.T) {
+	data := t.TempDir()
+	dirs := map[string]string{}
+	for _, key := range []string{"bravo", "otherBravo", "charlie", "otherCharlie"} {
+		name := strings.ToLower(strings.TrimPrefix(key, "other"))
+		dir := filepath.Join(t.TempDir(), name)
+		os.MkdirAll(dir, 0o755)
+		for i := range 2 {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.md", i)), []byte(fmt.Sprintf("# %s %d\n\nText of %s number %d.\n", key, i, key, i)), 0o644)
+		}
+		dirs[key] = dir
+	}
+	dbPath := filepath.Join(data, "jobs.db")
+	st, err := boltstore.Open(dbPath, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := jobs.New(jobs.Config{Store: st, Ingester: unusedIngester{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// The older job's first folder fits, its second clashes with this run's.
+	clash, err := m.Submit(ctx, jobs.Spec{Collection: "one", Sources: []jobs.Source{{Path: dirs["charlie"]}, {Path: dirs["otherBravo"]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := m.Submit(ctx, jobs.Spec{Collection: "two", Sources: []jobs.Source{{Path: dirs["otherCharlie"]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	st.Close()
+
+	r := ingestCLI(t, map[string]string{"RAGD_LOG_LEVEL": "error"}, "ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "three", dirs["bravo"])
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	st, err = boltstore.Open(dbPath, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	gotClash, _ := st.Job(ctx, clash.ID)
+	gotLater, _ := st.Job(ctx, later.ID)
+	if gotClash.Status != jobs.StatusCancelled {
+		t.Errorf("clashing job: %s, want cancelled", gotClash.Status)
+	}
+	if gotLater.Status != jobs.StatusSucceeded || gotLater.Progress.Indexed != 2 {
+		t.Errorf("later job: %s with %d indexed, want succeeded with 2:\n%s", gotLater.Status, gotLater.Progress.Indexed, r.stderr)
+	}
+}
