@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/ragd/ragd"
@@ -66,21 +65,8 @@ func FuzzChunk(f *testing.F) {
 			if b.Kind == ingest.BlockHeading {
 				continue
 			}
-			for j, r := range b.Text {
-				if unicode.IsSpace(r) {
-					continue
-				}
-				at := start + j
-				in := false
-				for _, ch := range chunks {
-					if at >= ch.Start && at < ch.End {
-						in = true
-						break
-					}
-				}
-				if !in {
-					t.Fatalf("block %d: %q at %d is in no chunk", i, r, at)
-				}
+			if !covered(chunks, start, off, text) {
+				t.Fatalf("block %d: some of %q is in no chunk", i, b.Text)
 			}
 		}
 	})

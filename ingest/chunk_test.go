@@ -65,25 +65,24 @@ func checkChunks(t *testing.T, text string, chunks []ragd.Chunk, cfg ragd.Chunki
 	}
 }
 
-// covered reports whether every non-space byte of text[start:end] lies in
+// covered reports whether every non-space rune of text[start:end] lies in
 // some chunk.
 func covered(chunks []ragd.Chunk, start, end int, text string) bool {
-	for i := start; i < end; i++ {
-		if unicode.IsSpace(rune(text[i])) {
-			continue
-		}
-		in := false
-		for _, c := range chunks {
-			if i >= c.Start && i < c.End {
-				in = true
-				break
-			}
-		}
-		if !in {
+	for j, r := range text[start:end] {
+		if !unicode.IsSpace(r) && !inChunk(chunks, start+j) {
 			return false
 		}
 	}
 	return true
+}
+
+func inChunk(chunks []ragd.Chunk, at int) bool {
+	for _, c := range chunks {
+		if at >= c.Start && at < c.End {
+			return true
+		}
+	}
+	return false
 }
 
 func TestChunkStructure(t *testing.T) {
