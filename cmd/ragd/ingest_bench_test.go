@@ -27,13 +27,7 @@ import (
 //
 //	go test ./cmd/ragd -run '^$' -bench IngestSEC10Q -benchtime 1x
 func BenchmarkIngestSEC10Q(b *testing.B) {
-	root, err := filepath.Abs(filepath.Join(evalDir, "sec10q", "docs"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := os.Stat(root); err != nil {
-		b.Fatalf("sec10q eval data: %v", err)
-	}
+	root := sec10qDocs(b)
 	b.Run("embedder=hash", func(b *testing.B) {
 		benchIngestJob(b, root, func(cfg *Config) { cfg.Embedder = "hash:384" })
 	})
@@ -62,9 +56,6 @@ func benchIngestJob(b *testing.B, root string, configure func(*Config)) {
 		cfg := testConfig(b)
 		configure(&cfg)
 		cfg.IngestRoots = []string{root}
-		if l := os.Getenv("RAGD_BENCH_LOG_LEVEL"); l != "" {
-			cfg.LogLevel = l
-		}
 		app, err := NewApp(context.Background(), cfg, newLogger(cfg, os.Stderr))
 		if err != nil {
 			b.Fatal(err)
@@ -109,6 +100,18 @@ func benchIngestJob(b *testing.B, root string, configure func(*Config)) {
 	}
 }
 
+// sec10qDocs returns the absolute path of the SEC 10-Q filings.
+func sec10qDocs(b *testing.B) string {
+	root, err := filepath.Abs(filepath.Join(evalDir, "sec10q", "docs"))
+	if err == nil {
+		_, err = os.Stat(root)
+	}
+	if err != nil {
+		b.Fatalf("sec10q eval data: %v", err)
+	}
+	return root
+}
+
 // ingestSEC10Q runs the folder job over the filings in app, with app's job
 // runner until ctx ends, and returns the finished job.
 func ingestSEC10Q(ctx context.Context, b *testing.B, app *App, root string) jobs.Job {
@@ -147,12 +150,8 @@ func ingestSEC10Q(ctx context.Context, b *testing.B, app *App, root string) jobs
 //
 //	go test ./cmd/ragd -run '^$' -bench RetrieveSEC10Q -benchtime 1x
 func BenchmarkRetrieveSEC10Q(b *testing.B) {
-	dir := filepath.Join(evalDir, "sec10q")
-	root, err := filepath.Abs(filepath.Join(dir, "docs"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := os.Open(filepath.Join(dir, "qna_data.csv"))
+	root := sec10qDocs(b)
+	f, err := os.Open(filepath.Join(root, "..", "qna_data.csv"))
 	if err != nil {
 		b.Fatalf("sec10q eval data: %v", err)
 	}
