@@ -697,35 +697,11 @@ func (unusedIngester) IngestFile(context.Context, string, ingest.File, map[strin
 // own, and cancels the one whose folder has the name of its own.
 func TestIngestLocalFinishesEarlierJobs(t *testing.T) {
 	data := t.TempDir()
-	alpha := filepath.Join(t.TempDir(), "alpha")
-	bravo := filepath.Join(t.TempDir(), "bravo")
-	otherBravo := filepath.Join(t.TempDir(), "bravo")
-	for _, dir := range []string{alpha, bravo, otherBravo} {
-		os.MkdirAll(dir, 0o755)
-		for i := range 2 {
-			os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.md", i)), []byte(fmt.Sprintf("# %s %d\n\nText of %s number %d.\n", dir, i, dir, i)), 0o644)
-		}
-	}
-	dbPath := filepath.Join(data, "jobs.db")
-	st, err := boltstore.Open(dbPath, boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := jobs.New(jobs.Config{Store: st, Ingester: unusedIngester{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	j1, err := m.Submit(ctx, jobs.Spec{Collection: "one", Sources: []jobs.Source{{Path: alpha}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j2, err := m.Submit(ctx, jobs.Spec{Collection: "two", Sources: []jobs.Source{{Path: otherBravo}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
-	st.Close()
+	alpha, bravo, otherBravo := notesFolder(t, "alpha"), notesFolder(t, "bravo"), notesFolder(t, "bravo")
+	earlier := submitEarlier(t, data,
+		jobs.Spec{Collection: "one", Sources: []jobs.Source{{Path: alpha}}},
+		jobs.Spec{Collection: "two", Sources: []jobs.Source{{Path: otherBravo}}})
+	j2 := earlier[1]
 
 	r := ingestCLI(t, map[string]string{"RAGD_LOG_LEVEL": "error"}, "ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "three", bravo)
 	if r.code != 0 {
@@ -739,13 +715,8 @@ func TestIngestLocalFinishesEarlierJobs(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	st, err = boltstore.Open(dbPath, boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	got1, _ := st.Job(ctx, j1.ID)
-	got2, _ := st.Job(ctx, j2.ID)
+	got := jobsAfter(t, data, earlier[0].ID, j2.ID)
+	got1, got2 := got[0], got[1]
 	if got1.Status != jobs.StatusSucceeded || got1.Progress.Indexed != 2 {
 		t.Errorf("earlier job: %s with %d indexed, want succeeded with 2", got1.Status, got1.Progress.Indexed)
 	}
@@ -835,53 +806,78 @@ func TestIngestReportsCancelledJob(t *testing.T) {
 // one of those is finished, not cancelled too.
 func TestIngestLocalCancelledJobFreesItsFolders(t *testing.T) {
 	data := t.TempDir()
-	dirs := map[string]string{}
-	for _, key := range []string{"bravo", "otherBravo", "charlie", "otherCharlie"} {
-		name := strings.ToLower(strings.TrimPrefix(key, "other"))
-		dir := filepath.Join(t.TempDir(), name)
-		os.MkdirAll(dir, 0o755)
-		for i := range 2 {
-			os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.md", i)), []byte(fmt.Sprintf("# %s %d\n\nText of %s number %d.\n", key, i, key, i)), 0o644)
-		}
-		dirs[key] = dir
+	dirs := map[string]string{
+		"bravo": notesFolder(t, "bravo"), "otherBravo": notesFolder(t, "bravo"),
+		"charlie": notesFolder(t, "charlie"), "otherCharlie": notesFolder(t, "charlie"),
 	}
-	dbPath := filepath.Join(data, "jobs.db")
-	st, err := boltstore.Open(dbPath, boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := jobs.New(jobs.Config{Store: st, Ingester: unusedIngester{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
 	// The older job's first folder fits, its second clashes with this run's.
-	clash, err := m.Submit(ctx, jobs.Spec{Collection: "one", Sources: []jobs.Source{{Path: dirs["charlie"]}, {Path: dirs["otherBravo"]}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	later, err := m.Submit(ctx, jobs.Spec{Collection: "two", Sources: []jobs.Source{{Path: dirs["otherCharlie"]}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
-	st.Close()
+	earlier := submitEarlier(t, data,
+		jobs.Spec{Collection: "one", Sources: []jobs.Source{{Path: dirs["charlie"]}, {Path: dirs["otherBravo"]}}},
+		jobs.Spec{Collection: "two", Sources: []jobs.Source{{Path: dirs["otherCharlie"]}}})
 
 	r := ingestCLI(t, map[string]string{"RAGD_LOG_LEVEL": "error"}, "ingest", "--local", "--data-dir", data, "--embedder", "hash:64", "--collection", "three", dirs["bravo"])
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	st, err = boltstore.Open(dbPath, boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	gotClash, _ := st.Job(ctx, clash.ID)
-	gotLater, _ := st.Job(ctx, later.ID)
+	got := jobsAfter(t, data, earlier[0].ID, earlier[1].ID)
+	gotClash, gotLater := got[0], got[1]
 	if gotClash.Status != jobs.StatusCancelled {
 		t.Errorf("clashing job: %s, want cancelled", gotClash.Status)
 	}
 	if gotLater.Status != jobs.StatusSucceeded || gotLater.Progress.Indexed != 2 {
 		t.Errorf("later job: %s with %d indexed, want succeeded with 2:\n%s", gotLater.Status, gotLater.Progress.Indexed, r.stderr)
 	}
+}
+
+// submitEarlier submits jobs to the job file of data directory data, as an
+// interrupted earlier `ragd ingest --local` run would have left them.
+func submitEarlier(t *testing.T, data string, specs ...jobs.Spec) []jobs.Job {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(data, "jobs.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := jobs.New(jobs.Config{Store: st, Ingester: unusedIngester{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var out []jobs.Job
+	for _, spec := range specs {
+		j, err := m.Submit(context.Background(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// jobsAfter reads jobs back from data directory data's job file.
+func jobsAfter(t *testing.T, data string, ids ...string) []jobs.Job {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(data, "jobs.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var out []jobs.Job
+	for _, id := range ids {
+		j, _ := st.Job(context.Background(), id)
+		out = append(out, j)
+	}
+	return out
+}
+
+// notesFolder makes a folder called name, in a temporary directory of its
+// own, holding two Markdown notes whose text names the folder's path.
+func notesFolder(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	os.MkdirAll(dir, 0o755)
+	for i := range 2 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.md", i)), []byte(fmt.Sprintf("# %s %d\n\nText of %s number %d.\n", dir, i, dir, i)), 0o644)
+	}
+	return dir
 }
